@@ -1,0 +1,5 @@
+"""Test-wide setup: real PostgreSQL and Redis, the sandbox fixtures, and the shared factories."""
+
+pytest_plugins = [
+    "tests.fixtures",
+]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions
+
+from ..models import ApiKey
+from ..services import api_key_authenticate
+
+
+class ApiKeyPrincipal:
+    """The 'user' of a request authenticated by a tenant API key."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, key: ApiKey):
+        self.key = key
+        self.tenant = key.tenant
+        self.pk = None
+
+    def __str__(self) -> str:
+        return f"api-key:{self.key.prefix}"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <prefix>.<secret>`."""
+
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        keyword, _, raw = header.partition(" ")
+        if keyword.lower() != self.keyword.lower():
+            return None
+        if not raw.strip():
+            raise exceptions.AuthenticationFailed("The Api-Key header has no key.")
+        key = api_key_authenticate(raw_key=raw)
+        if key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        return ApiKeyPrincipal(key), key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
