@@ -171,7 +171,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "warehouse.tasks.heartbeat", "schedule": 60.0},
+    "heartbeat": {"task": "warehouse.tasks.heartbeat", "schedule": env.float("HEARTBEAT_SECONDS", default=60.0)},
 }
 
 # --- REST API -------------------------------------------------------------------------------

@@ -66,12 +66,14 @@ def warehouse_get(*, scope: Scope, warehouse_id: int) -> Warehouse:
     return warehouse
 
 
-def product_list(*, scope: Scope, customer: Customer | None = None) -> QuerySet[Product]:
+def product_list(*, scope: Scope, customer: Customer | None = None, code: str | None = None) -> QuerySet[Product]:
     qs = Product.objects.filter(tenant=scope.tenant).select_related("customer").prefetch_related("alternative_codes")
     if scope.customer is not None:
         qs = qs.filter(customer=scope.customer)
     if customer is not None:
         qs = qs.filter(customer=customer)
+    if code:
+        qs = qs.filter(code=code)
     return qs.order_by("customer_id", "code")
 
 
@@ -82,8 +84,16 @@ def product_get(*, scope: Scope, product_id: int) -> Product:
     return product
 
 
+def product_get_by_code(*, scope: Scope, customer: Customer, code: str) -> Product:
+    """A customer's product by its code (the SKU); codes are unique per customer, not per tenant."""
+    product = product_list(scope=scope, customer=customer).filter(code=code).first()
+    if product is None:
+        raise NotFound(f"{customer.name} has no product with code {code}.")
+    return product
+
+
 def stock_level_list(*, scope: Scope, warehouse: Warehouse | None = None,
-                     customer: Customer | None = None) -> QuerySet[StockLevel]:
+                     customer: Customer | None = None, product_code: str | None = None) -> QuerySet[StockLevel]:
     qs = (StockLevel.objects.filter(tenant=scope.tenant)
           .select_related("product", "warehouse", "product__customer")
           .annotate(available_qty=F("on_hand") - F("allocated")))
@@ -93,6 +103,8 @@ def stock_level_list(*, scope: Scope, warehouse: Warehouse | None = None,
         qs = qs.filter(warehouse=warehouse)
     if customer is not None:
         qs = qs.filter(product__customer=customer)
+    if product_code:
+        qs = qs.filter(product__code=product_code)
     return qs.order_by("product__code", "warehouse__code")
 
 

@@ -22,7 +22,8 @@ def exception_handler(exc, context):
     if isinstance(exc, WarehouseError):
         body = {"code": exc.code, "message": exc.message}
         if exc.field:
-            body["field"] = exc.field
+            # The same shape as a serializer's errors, so a client reads one format.
+            body["fields"] = {exc.field: [exc.message]}
         return Response({"error": body}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)

@@ -13,11 +13,13 @@ from .orders import (
     outbound_order_mark_picked,
     outbound_order_reject,
 )
+from .products import AlternativeCode, product_create
 from .stock import StockCount, stock_levels_set_on_hand
 
 __all__ = [
-    "AddressData", "LineSpec", "PackageSpec", "StockCount", "api_key_authenticate", "api_key_create",
-    "api_key_revoke", "consignment_add_tracking", "consignment_create", "outbound_order_allocate",
-    "outbound_order_cancel", "outbound_order_create", "outbound_order_dispatch", "outbound_order_mark_packed",
-    "outbound_order_mark_picked", "outbound_order_reject", "stock_levels_set_on_hand",
+    "AddressData", "AlternativeCode", "LineSpec", "PackageSpec", "StockCount", "api_key_authenticate",
+    "api_key_create", "api_key_revoke", "consignment_add_tracking", "consignment_create",
+    "outbound_order_allocate", "outbound_order_cancel", "outbound_order_create", "outbound_order_dispatch",
+    "outbound_order_mark_packed", "outbound_order_mark_picked", "outbound_order_reject", "product_create",
+    "stock_levels_set_on_hand",
 ]

@@ -1,0 +1,218 @@
+"""The small interface every marketplace provider implements, in the hub's own language.
+
+Only a provider's `mapping.py` knows the vendor's JSON; everything crossing this line is one of
+the frozen dataclasses below, and every vendor failure is one of the ProviderError family.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+
+# --- errors ---------------------------------------------------------------------------------
+class ProviderError(Exception):
+    """A marketplace call failed. `message` is written for a person and holds no buyer data."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ProviderAuthError(ProviderError):
+    """The grant is revoked, expired or was never valid: a person must reconnect."""
+
+
+class ProviderTokenExpired(ProviderAuthError):
+    """The short-lived access token expired; refreshing it and retrying once is enough."""
+
+
+class ProviderRateLimited(ProviderError):
+    def __init__(self, message: str, *, retry_after: float | None = None, daily: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.daily = daily          # the day's quota is spent: stop until retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    """5xx, timeouts, unreadable answers: try again later."""
+
+
+class ProviderRejected(ProviderError):
+    """The marketplace refused this request (4xx): retrying the same request will not help."""
+
+
+# --- auth -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    url: str
+    code_verifier: str = ""          # PKCE (Etsy): kept server side with the state
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    refresh_token: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a completed authorization gives us."""
+
+    refresh_token: str
+    account_id: str                  # Amazon selling_partner_id, Etsy user_id
+    shop_id: str = ""                # Etsy shop
+    shop_name: str = ""
+    access_token: str = ""
+    access_token_expires_at: dt.datetime | None = None
+
+
+class AccessTokens(Protocol):
+    """Supplied by the integration service: a valid access token, refreshed under a lock when needed."""
+
+    def get(self, *, force_refresh: bool = False) -> str: ...
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Everything a provider needs to call the marketplace for one integration."""
+
+    account_id: str
+    refresh_token: str
+    marketplace_id: str = ""         # Amazon marketplace (e.g. A39IBJ37TRP1C6)
+    shop_id: str = ""                # Etsy shop
+    tokens: AccessTokens | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)   # e.g. {"orders_api": "v0" | "2026-01-01"}
+
+
+# --- orders ---------------------------------------------------------------------------------
+class OrderState(enum.StrEnum):
+    PENDING = "pending"                      # not paid / not ready: nothing to do yet
+    READY = "ready"                          # paid, to be shipped
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class MarketplaceAddress:
+    name: str = ""
+    company: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    state: str = ""
+    postcode: str = ""
+    country: str = ""                # ISO 3166-1 alpha-2
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class MarketplaceOrderLine:
+    line_id: str                     # Amazon OrderItemId, Etsy transaction_id
+    sku: str
+    quantity: int
+    alternative_code: str = ""       # Amazon ASIN
+    title: str = ""
+    quantity_shipped: int = 0
+
+
+@dataclass(frozen=True)
+class MarketplaceOrder:
+    order_id: str
+    state: OrderState
+    raw_status: str
+    purchased_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    lines: tuple[MarketplaceOrderLine, ...] = ()
+    address: MarketplaceAddress | None = None
+    address_withheld: bool = False           # the marketplace hid the address from us
+    fulfilled_by_marketplace: bool = False   # Amazon AFN (FBA): not warehouse work
+    service_level: str = ""                  # normalised: Standard, Expedited, SecondDay, NextDay, ...
+    shipping_method: str = ""                # the marketplace's own text
+    latest_ship_at: dt.datetime | None = None
+    latest_delivery_at: dt.datetime | None = None
+    supply_source_id: str = ""               # Amazon FulfillmentSupplySourceId
+    is_pickup: bool = False
+    problems: tuple[str, ...] = ()           # data the mapping could not read, for a person to act on
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: tuple[MarketplaceOrder, ...]
+    # Once every page up to and including this one is committed, the next poll may start here.
+    watermark: dt.datetime | None = None
+
+
+# --- fulfilment and stock -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ShipmentItem:
+    line_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShipmentConfirmation:
+    order_id: str
+    package_reference: str           # our package id: one confirmation per package
+    carrier_code: str
+    carrier_name: str
+    tracking_number: str
+    ship_date: dt.datetime
+    items: tuple[ShipmentItem, ...]
+    shipping_method: str = ""
+    ship_from_supply_source_id: str = ""
+
+
+@dataclass(frozen=True)
+class StockLevelUpdate:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PushResult:
+    accepted: tuple[str, ...] = ()
+    rejected: tuple[tuple[str, str], ...] = ()   # (sku, reason)
+    reference: str = ""                          # e.g. the Amazon feed id
+
+
+@dataclass(frozen=True)
+class SupplySource:
+    supply_source_id: str
+    code: str
+    alias: str
+    status: str                      # Active, Inactive, Archived
+    timezone: str = ""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "Active"
+
+
+class MarketplaceProvider(Protocol):
+    key: ClassVar[str]               # "amazon", "etsy"
+
+    def authorization_url(self, *, state: str, redirect_uri: str, marketplace_id: str = "") -> AuthorizationRequest: ...
+
+    def complete_authorization(self, *, params: Mapping[str, str], redirect_uri: str,
+                               code_verifier: str = "") -> Credentials: ...
+
+    def refresh_tokens(self, *, refresh_token: str) -> TokenGrant: ...
+
+    def test_connection(self, *, conn: Connection) -> str: ...
+
+    def orders_updated_since(self, *, conn: Connection, since: dt.datetime,
+                             until: dt.datetime | None = None) -> Iterator[OrderPage]: ...
+
+    def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str]) -> list[MarketplaceOrder]: ...
+
+    def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> None: ...
+
+    def push_inventory(self, *, conn: Connection, levels: Sequence[StockLevelUpdate]) -> PushResult: ...

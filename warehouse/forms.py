@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django import forms
+
+from .models import OutboundOrder
+
+
+class OrderFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OutboundOrder.Status.choices])
+    customer = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    warehouse = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    q = forms.CharField(required=False, label="Reference")
+
+    def __init__(self, *args, customers=(), warehouses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].choices = [("", "Any customer"), *[(c.id, c.name) for c in customers]]
+        self.fields["warehouse"].choices = [("", "Any warehouse"), *[(w.id, str(w)) for w in warehouses]]
+
+
+class DispatchForm(forms.Form):
+    """Dispatch with a consignment: a carrier and one or more packages, each with its tracking number
+    and the quantity of each order line it holds (a grid of lines × packages)."""
+
+    MAX_PACKAGES = 10
+
+    carrier = forms.CharField(max_length=100)
+    service = forms.CharField(max_length=100, required=False)
+    delivery_run_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, order: OutboundOrder, package_count: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.package_count = max(1, min(package_count, self.MAX_PACKAGES))
+        self.lines = list(order.lines.select_related("product"))
+        for p in range(self.package_count):
+            self.fields[f"tracking_{p}"] = forms.CharField(max_length=100, required=False,
+                                                           label=f"Package {p + 1} tracking number")
+            for line in self.lines:
+                self.fields[f"qty_{line.id}_{p}"] = forms.IntegerField(
+                    min_value=0, required=False, initial=line.quantity if p == 0 else 0,
+                    label=f"{line.product.code} in package {p + 1}")
+
+    def grid(self):
+        """Rows for the template: (line, [bound field per package])."""
+        return [(line, [self[f"qty_{line.id}_{p}"] for p in range(self.package_count)]) for line in self.lines]
+
+    def tracking_fields(self):
+        return [self[f"tracking_{p}"] for p in range(self.package_count)]
+
+    def packages(self):
+        from .services import PackageSpec
+
+        specs = []
+        for p in range(self.package_count):
+            lines = [(line, self.cleaned_data.get(f"qty_{line.id}_{p}") or 0) for line in self.lines]
+            lines = [(line, qty) for line, qty in lines if qty > 0]
+            tracking = self.cleaned_data.get(f"tracking_{p}") or ""
+            if lines or tracking:
+                specs.append(PackageSpec(tracking_number=tracking, lines=lines))
+        return specs
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class TrackingForm(forms.Form):
+    def __init__(self, *args, packages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.packages = [p for p in packages if not p.tracking_number]
+        for package in self.packages:
+            self.fields[f"tracking_{package.id}"] = forms.CharField(max_length=100, required=False,
+                                                                    label=f"Package {package.id}")
+
+    def tracking(self) -> dict[int, str]:
+        return {p.id: self.cleaned_data[f"tracking_{p.id}"] for p in self.packages
+                if self.cleaned_data.get(f"tracking_{p.id}")}
