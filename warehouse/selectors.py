@@ -66,7 +66,8 @@ def warehouse_get(*, scope: Scope, warehouse_id: int) -> Warehouse:
     return warehouse
 
 
-def product_list(*, scope: Scope, customer: Customer | None = None, code: str | None = None) -> QuerySet[Product]:
+def product_list(*, scope: Scope, customer: Customer | None = None,
+                 code: str | None = None) -> QuerySet[Product]:
     qs = Product.objects.filter(tenant=scope.tenant).select_related("customer").prefetch_related("alternative_codes")
     if scope.customer is not None:
         qs = qs.filter(customer=scope.customer)

@@ -35,7 +35,7 @@ def invalid(path: str, message: str) -> serializers.ValidationError:
     return serializers.ValidationError({path: [message]})
 
 
-# --- fields -------------------------------------------------------------------------------------
+# --- fields ---------------------------------------------------------------------------------------
 
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """An id looked up through a tenant-scoped selector, with the caller's scope from the context."""
@@ -44,7 +44,8 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         self.selector = selector
         # The queryset only tells the schema generator the model; lookups use get_queryset().
         super().__init__(queryset=model._default_manager.none(), **kwargs)
-        self.error_messages["does_not_exist"] = f"{capfirst(model._meta.verbose_name)} {{pk_value}} not found."
+        name = capfirst(model._meta.verbose_name)
+        self.error_messages["does_not_exist"] = f"{name} {{pk_value}} not found."
 
     def get_queryset(self):
         return self.selector(scope=self.context["scope"])
@@ -70,7 +71,8 @@ class IdOrCodeField(serializers.Field):
 
 class ModifiedSinceField(serializers.DateTimeField):
     default_error_messages = {
-        "invalid": "Not an ISO-8601 date and time; use e.g. 2025-01-31T09:00:00Z or 2025-01-31T19:00:00+10:00.",
+        "invalid": "Not an ISO-8601 date and time; use e.g. 2025-01-31T09:00:00Z or "
+                   "2025-01-31T19:00:00+10:00.",
     }
 
     def to_internal_value(self, value):
@@ -80,7 +82,7 @@ class ModifiedSinceField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-# --- errors (documentation only: warehouse.api.errors builds them) ------------------------------
+# --- errors (documentation only: warehouse.api.errors builds them) --------------------------------
 
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="e.g. invalid, not_found, not_authenticated, invalid_transition, "
@@ -94,7 +96,7 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
-# --- customers and warehouses -----------------------------------------------------------------------
+# --- customers and warehouses ---------------------------------------------------------------------
 
 class CustomerSerializer(serializers.ModelSerializer):
     warehouses = serializers.PrimaryKeyRelatedField(many=True, read_only=True,
@@ -111,7 +113,7 @@ class WarehouseSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "street_address", "city", "state", "postcode", "country", "timezone"]
 
 
-# --- products and stock -------------------------------------------------------------------------------
+# --- products and stock ---------------------------------------------------------------------------
 
 class AlternativeCodeSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(max_length=20, required=False, allow_blank=True, default="",
@@ -132,7 +134,8 @@ class ProductSerializer(serializers.ModelSerializer):
 
 class ProductCreateSerializer(serializers.Serializer):
     customer = ScopedPrimaryKeyField(Customer, selector=selectors.customer_list)
-    code = serializers.CharField(max_length=100, help_text="The SKU the marketplaces use; unique per customer.")
+    code = serializers.CharField(max_length=100,
+                                 help_text="The SKU the marketplaces use; unique per customer.")
     name = serializers.CharField(max_length=300)
     alternative_codes = AlternativeCodeSerializer(many=True, required=False, default=list, max_length=50)
 
@@ -161,7 +164,8 @@ class StockLevelFilterSerializer(serializers.Serializer):
 
 
 class StockCountSerializer(serializers.Serializer):
-    product = serializers.IntegerField(required=False, help_text="Product id; or give product_code and customer.")
+    product = serializers.IntegerField(required=False,
+                                       help_text="Product id; or give product_code and customer.")
     product_code = serializers.CharField(required=False, max_length=100)
     customer = serializers.IntegerField(required=False, help_text="Customer id, with product_code.")
     warehouse = IdOrCodeField()
@@ -183,7 +187,7 @@ class StockBulkResponseSerializer(serializers.Serializer):
     stock_levels = StockLevelSerializer(many=True)
 
 
-# --- outbound orders and consignments -----------------------------------------------------------
+# --- outbound orders and consignments -------------------------------------------------------------
 
 class AddressSerializer(serializers.ModelSerializer):
     class Meta:
@@ -280,7 +284,8 @@ class OutboundOrderCreateSerializer(serializers.Serializer):
             if "product_code" in line:
                 try:
                     line["product"] = selectors.product_get_by_code(
-                        scope=self.context["scope"], customer=attrs["customer"], code=line.pop("product_code"))
+                        scope=self.context["scope"], customer=attrs["customer"],
+                        code=line.pop("product_code"))
                 except NotFound as exc:
                     raise invalid(f"lines[{i}].product_code", exc.message) from None
         return attrs
@@ -315,7 +320,8 @@ class ConsignmentCreateSerializer(ConsignmentFieldsSerializer):
 
 
 class DispatchSerializer(ConsignmentFieldsSerializer):
-    """Empty: dispatch with the order's consignment. With a carrier: create this consignment, then dispatch."""
+    """Empty: dispatch with the order's consignment. With a carrier: create this consignment, then
+    dispatch."""
 
     carrier = serializers.CharField(max_length=100, required=False)
 

@@ -1,5 +1,13 @@
 from rest_framework.routers import DefaultRouter
 
+from . import views
+
 router = DefaultRouter()
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("warehouses", views.WarehouseViewSet, basename="warehouse")
+router.register("products", views.ProductViewSet, basename="product")
+router.register("stock-levels", views.StockLevelViewSet, basename="stock-level")
+router.register("outbound-orders", views.OutboundOrderViewSet, basename="outbound-order")
+router.register("consignments", views.ConsignmentViewSet, basename="consignment")
 
 urlpatterns = router.urls

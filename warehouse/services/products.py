@@ -50,5 +50,6 @@ def product_create(
         # Another request created the same code between the check above and this insert.
         raise WarehouseError(duplicate, field="code") from None
     ProductAlternativeCode.objects.bulk_create(
-        ProductAlternativeCode(product=product, code=alt_code, kind=kind) for alt_code, kind in alternatives.items())
+        ProductAlternativeCode(product=product, code=alt_code, kind=kind)
+        for alt_code, kind in alternatives.items())
     return product
