@@ -132,6 +132,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)   # WhiteNoise warns on every request when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -170,8 +171,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+ORDERS_POLL_MINUTES = env.float("ORDERS_POLL_MINUTES", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "warehouse.tasks.heartbeat", "schedule": env.float("HEARTBEAT_SECONDS", default=60.0)},
+    # Beat tasks only fan out, one task per integration that is due.
+    "orders-import-due": {"task": "integrations.tasks.orders_import_due", "schedule": 60.0},
+    "confirmations-sweep": {"task": "integrations.tasks.confirmations_sweep_task", "schedule": 300.0},
+    "inventory-push-due": {"task": "integrations.tasks.inventory_push_due", "schedule": 300.0},
+    "connection-log-prune": {"task": "integrations.tasks.connection_log_prune", "schedule": 6 * 3600.0},
 }
 
 # --- REST API -------------------------------------------------------------------------------
