@@ -22,7 +22,32 @@ def may_use_admin(request) -> bool:
     return user.is_active and user.is_staff and (user.is_superuser or user.is_tenant_admin)
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+# The staff flag alone is not enough: only tenant admins and platform superusers use the admin, so a
+# customer user who was given staff access by mistake still cannot get in.
+admin.site.has_permission = may_use_admin
+
+
+class TenantChoicesMixin:
+    """Foreign key and many-to-many choices offer only the signed-in admin's tenant's objects."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        tenant = tenant_of(request)
+        if tenant is not None:
+            scoped = _scope_queryset(db_field.related_model, tenant)
+            if scoped is not None:
+                kwargs["queryset"] = scoped
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        tenant = tenant_of(request)
+        if tenant is not None:
+            scoped = _scope_queryset(db_field.related_model, tenant)
+            if scoped is not None:
+                kwargs["queryset"] = scoped
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class TenantScopedAdmin(TenantChoicesMixin, admin.ModelAdmin):
     """Rows are filtered through `tenant_path` (e.g. "tenant" or "order__tenant").
 
     Tenant admins with staff access manage everything in their own tenant, without per-model
@@ -63,22 +88,44 @@ class TenantScopedAdmin(admin.ModelAdmin):
             obj.tenant = tenant
         super().save_model(request, obj, form, change)
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
         tenant = tenant_of(request)
-        if tenant is not None:
-            related = db_field.related_model
-            scoped = _scope_queryset(related, tenant)
-            if scoped is not None:
-                kwargs["queryset"] = scoped
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if tenant is None or self.tenant_path != "tenant":
+            return form
+        return type(form.__name__, (_TenantFormMixin, form), {"admin_tenant": tenant})
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        tenant = tenant_of(request)
-        if tenant is not None:
-            scoped = _scope_queryset(db_field.related_model, tenant)
-            if scoped is not None:
-                kwargs["queryset"] = scoped
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+class _TenantFormMixin:
+    """`tenant` is not on a tenant admin's form, so Django would skip the constraints that include it
+    (a duplicate customer code would fail on insert with a 500). Set it first and validate them."""
+
+    admin_tenant = None
+
+    def _post_clean(self):
+        self.instance.tenant = self.admin_tenant
+        super()._post_clean()
+
+    def _get_validation_exclusions(self):
+        return super()._get_validation_exclusions() - {"tenant"}
+
+
+class TenantScopedInline(TenantChoicesMixin, admin.TabularInline):
+    """Inlines follow their parent: tenant admins need no per-model Django permissions to see them."""
+
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return may_use_admin(request)
+
+    def has_add_permission(self, request, obj=None):
+        return may_use_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        return may_use_admin(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return may_use_admin(request)
 
 
 def _scope_queryset(model, tenant):
@@ -95,12 +142,13 @@ def _scope_queryset(model, tenant):
 
 @admin.register(models.Tenant)
 class TenantAdmin(TenantScopedAdmin):
+    tenant_path = "pk"
     list_display = ("name", "slug", "created_at")
     prepopulated_fields = {"slug": ("name",)}
 
     def get_queryset(self, request):
         tenant = tenant_of(request)
-        qs = super().get_queryset(request)
+        qs = admin.ModelAdmin.get_queryset(self, request)    # a tenant is its own tenant
         return qs if tenant is None else qs.filter(pk=tenant.pk)
 
     def has_add_permission(self, request):
@@ -175,9 +223,8 @@ class WarehouseAdmin(TenantScopedAdmin):
     list_display = ("code", "name", "city", "country", "timezone")
 
 
-class AlternativeCodeInline(admin.TabularInline):
+class AlternativeCodeInline(TenantScopedInline):
     model = models.ProductAlternativeCode
-    extra = 0
 
 
 @admin.register(models.Product)
@@ -200,9 +247,8 @@ class AddressAdmin(TenantScopedAdmin):
     list_filter = ("source", "is_active", "hidden_from_search")
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(TenantScopedInline):
     model = models.OutboundOrderLine
-    extra = 0
 
 
 @admin.register(models.OutboundOrder)
@@ -214,9 +260,8 @@ class OutboundOrderAdmin(TenantScopedAdmin):
     readonly_fields = ("status", "dispatched_at")
 
 
-class PackageLineInline(admin.TabularInline):
+class PackageLineInline(TenantScopedInline):
     model = models.PackageLine
-    extra = 0
 
 
 @admin.register(models.Consignment)

@@ -32,13 +32,16 @@ class DispatchForm(forms.Form):
         self.order = order
         self.package_count = max(1, min(package_count, self.MAX_PACKAGES))
         self.lines = list(order.lines.select_related("product"))
+        # The grid shows no <label> per cell, so each input carries its label as aria-label.
         for p in range(self.package_count):
-            self.fields[f"tracking_{p}"] = forms.CharField(max_length=100, required=False,
-                                                           label=f"Package {p + 1} tracking number")
+            label = f"Package {p + 1} tracking number"
+            self.fields[f"tracking_{p}"] = forms.CharField(max_length=100, required=False, label=label,
+                                                           widget=forms.TextInput(attrs={"aria-label": label}))
             for line in self.lines:
+                label = f"{line.product.code} in package {p + 1}"
                 self.fields[f"qty_{line.id}_{p}"] = forms.IntegerField(
-                    min_value=0, required=False, initial=line.quantity if p == 0 else 0,
-                    label=f"{line.product.code} in package {p + 1}")
+                    min_value=0, required=False, initial=line.quantity if p == 0 else 0, label=label,
+                    widget=forms.NumberInput(attrs={"aria-label": label}))
 
     def grid(self):
         """Rows for the template: (line, [bound field per package])."""
@@ -65,12 +68,17 @@ class ReasonForm(forms.Form):
 
 
 class TrackingForm(forms.Form):
+    """Tracking numbers for the consignment's packages that have none yet."""
+
     def __init__(self, *args, packages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.packages = [p for p in packages if not p.tracking_number]
-        for package in self.packages:
-            self.fields[f"tracking_{package.id}"] = forms.CharField(max_length=100, required=False,
-                                                                    label=f"Package {package.id}")
+        self.packages = []
+        # Numbered as on the page (1, 2, 3 in the consignment), not by database id.
+        for number, package in enumerate(packages, 1):
+            if not package.tracking_number:
+                self.packages.append(package)
+                self.fields[f"tracking_{package.id}"] = forms.CharField(
+                    max_length=100, required=False, label=f"Package {number} tracking number")
 
     def tracking(self) -> dict[int, str]:
         return {p.id: self.cleaned_data[f"tracking_{p.id}"] for p in self.packages

@@ -84,6 +84,10 @@ def order_list(request, scope: Scope):
             "search": data["q"] or None,
         }
     orders = selectors.outbound_order_list(scope=scope, **filters)
+    if form.is_bound and not form.is_valid():
+        # A customer or warehouse outside the user's scope (or a made-up status) matches nothing;
+        # dropping the filter instead would list every order under a filter that looks applied.
+        orders = orders.none()
     page = Paginator(orders, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -97,11 +101,17 @@ def order_detail(request, scope: Scope, order_id: int):
     dispatch_form = None
     if order.status in OutboundOrder.ALLOCATED_STATUSES and not order.consignments.exclude(status="cancelled").exists():
         dispatch_form = DispatchForm(order=order, package_count=package_count)
-    packages = [p for c in order.consignments.all() for p in c.packages.all()]
-    tracking_form = TrackingForm(packages=packages) if order.status == OutboundOrder.Status.DISPATCHED else None
+    # The same consignment order_add_tracking saves to: the live one, not a cancelled one.
+    live = [c for c in order.consignments.all() if c.status != "cancelled"]
+    tracking_form = None
+    if order.status == OutboundOrder.Status.DISPATCHED and live:
+        tracking_form = TrackingForm(packages=list(live[0].packages.all()))
+    # A consignment made beforehand (e.g. through the API) is dispatched as it is.
+    dispatch_existing = order.status in OutboundOrder.ALLOCATED_STATUSES and bool(live)
     return render(request, "warehouse/order_detail.html", {
         "order": order, "dispatch_form": dispatch_form, "tracking_form": tracking_form,
         "can_act": request.user.is_tenant_admin, "package_count": package_count,
+        "dispatch_existing": dispatch_existing,
     })
 
 
@@ -141,6 +151,13 @@ def order_action(request, scope: Scope, order_id: int, action: str):
 def order_dispatch(request, scope: Scope, order_id: int):
     tenant_admin_only(request)
     order = selectors.outbound_order_get(scope=scope, order_id=order_id)
+    if request.POST.get("use_existing"):
+        try:
+            outbound_order_dispatch(order=order)
+            messages.success(request, f"Order {order.reference} dispatched.")
+        except WarehouseError as exc:
+            messages.error(request, exc.message)
+        return redirect("web:order_detail", order_id=order.id)
     form = DispatchForm(request.POST, order=order, package_count=_int(request.POST.get("package_count"), 1))
     if form.is_valid():
         try:

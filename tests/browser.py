@@ -1,0 +1,40 @@
+"""Playwright fixtures: one headless Chromium for the whole session, a fresh page per test.
+
+Chromium is the system one (/usr/bin/chromium); nothing is downloaded. Load with `-p tests.browser`
+or from the root conftest's `pytest_plugins`.
+"""
+
+import os
+
+import pytest
+
+# Playwright's sync API keeps an asyncio event loop running in the test thread, and Django refuses
+# ORM calls from a thread with a running loop. The tests only use the ORM synchronously (factories,
+# assertions), never from inside the loop, so this is safe here.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page in its own browser context (own cookies), failing fast instead of after 30 s."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(5_000)
+    yield page
+    context.close()
