@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.fixtures",
     "tests.browser",
+    "integrations.sandbox.amazon.fixtures",
+    "integrations.sandbox.etsy.fixtures",
 ]

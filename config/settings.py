@@ -245,5 +245,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    # requests-oauthlib logs token bodies at DEBUG: keep it quiet.
+    "loggers": {"httpx": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
+                "requests_oauthlib": {"level": "WARNING"}, "oauthlib": {"level": "WARNING"}},
 }

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Marketplace integrations"
+
+    def ready(self) -> None:
+        from warehouse.events import outbound_order_dispatched
+
+        from .receivers import on_order_dispatched
+
+        # The warehouse publishes after commit; we only queue the confirmation task here.
+        outbound_order_dispatched.connect(on_order_dispatched, dispatch_uid="integrations.confirm_on_dispatch")

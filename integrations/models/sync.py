@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class ImportedOrder(models.Model):
+    """The link from a marketplace order to the outbound order made from it: exactly one, by constraint."""
+
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="imported_orders")
+    marketplace_order_id = models.CharField(max_length=64)
+    order = models.OneToOneField("warehouse.OutboundOrder", on_delete=models.CASCADE, related_name="marketplace_link")
+    supply_source_id = models.CharField(max_length=100, blank=True)
+    marketplace_cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "marketplace_order_id"],
+                                               name="one_outbound_order_per_marketplace_order")]
+
+
+class PackageConfirmation(models.Model):
+    """One shipment confirmation per (integration, package), written before the marketplace call."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        CONFIRMED = "confirmed", "Confirmed"
+        FAILED = "failed", "Failed"
+
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="confirmations")
+    package = models.ForeignKey("warehouse.Package", on_delete=models.CASCADE, related_name="+")
+    imported_order = models.ForeignKey(ImportedOrder, on_delete=models.CASCADE, related_name="confirmations")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
+    tracking_number = models.CharField(max_length=100)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "package"], name="one_confirmation_per_package")]
+
+
+class InventoryPush(models.Model):
+    """The last quantity the marketplace accepted for a SKU: only changes are pushed again."""
+
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="inventory")
+    sku = models.CharField(max_length=100)
+    quantity = models.IntegerField()
+    pushed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "sku"], name="one_inventory_row_per_sku")]
+
+
+class ConnectionLogEntry(models.Model):
+    """What a person reads to know what the sync did: never buyer names, addresses, phones or emails."""
+
+    class Level(models.TextChoices):
+        ERROR = "ERROR", "Error"
+        INFO = "INFO", "Info"
+        DEBUG = "DEBUG", "Debug"
+
+    RETENTION_DAYS = 7
+
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="log")
+    level = models.CharField(max_length=5, choices=Level.choices, db_index=True)
+    event = models.CharField(max_length=60)
+    message = models.CharField(max_length=1000)
+    marketplace_order_id = models.CharField(max_length=64, blank=True)
+    order = models.ForeignKey("warehouse.OutboundOrder", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["integration", "-created_at"])]
+
+
+class PendingImport(models.Model):
+    """A marketplace order that could not be imported yet (unknown SKU, bad data): retried by id on
+    every poll until it imports or stops being importable, so the watermark can still move on."""
+
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="pending_imports")
+    marketplace_order_id = models.CharField(max_length=64)
+    reason = models.CharField(max_length=1000)
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField(auto_now_add=True)
+    last_tried_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "marketplace_order_id"],
+                                               name="one_pending_import_per_order")]

@@ -1,0 +1,35 @@
+"""Builds the configured provider for a marketplace key from settings (the only place that does)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from .base import MarketplaceProvider
+
+
+def get_provider(key: str) -> MarketplaceProvider:
+    if key == "amazon":
+        from .amazon.provider import AmazonProvider
+
+        return AmazonProvider(
+            lwa_app_id=settings.AMAZON_LWA_APP_ID,
+            lwa_client_secret=settings.AMAZON_LWA_CLIENT_SECRET,
+            application_id=settings.AMAZON_APPLICATION_ID,
+            lwa_token_url=settings.AMAZON_LWA_TOKEN_URL,
+            spapi_endpoint=settings.AMAZON_SPAPI_ENDPOINT,
+            seller_central_url=settings.AMAZON_SELLER_CENTRAL_URL,
+            app_is_draft=settings.AMAZON_APP_IS_DRAFT,
+            timeout=settings.MARKETPLACE_HTTP_TIMEOUT,
+        )
+    if key == "etsy":
+        from .etsy.provider import EtsyProvider
+
+        return EtsyProvider(
+            keystring=settings.ETSY_KEYSTRING,
+            shared_secret=settings.ETSY_SHARED_SECRET,
+            api_base_url=settings.ETSY_API_BASE_URL,
+            oauth_connect_url=settings.ETSY_OAUTH_CONNECT_URL,
+            token_url=settings.ETSY_TOKEN_URL,
+            timeout=settings.MARKETPLACE_HTTP_TIMEOUT,
+        )
+    raise LookupError(f"no provider for marketplace {key!r}")

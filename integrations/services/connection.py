@@ -1,0 +1,81 @@
+"""From an Integration row to a provider and a Connection: the one place that hands tokens out.
+
+Etsy rotates refresh tokens on every refresh, so a refresh happens under a row lock and is saved in
+the same transaction: of two workers refreshing at once, one refreshes and the other, once the lock
+is free, finds the new token and uses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Integration
+from ..providers.base import Connection, MarketplaceProvider, ProviderAuthError
+from ..providers.registry import get_provider
+from .log import ERROR, log_entry
+
+# Refresh a little before expiry so a token never dies in the middle of a page of calls.
+EXPIRY_MARGIN = dt.timedelta(minutes=2)
+
+
+def provider_for(integration: Integration) -> MarketplaceProvider:
+    return get_provider(integration.marketplace)
+
+
+class DatabaseAccessTokens:
+    """AccessTokens for providers whose access tokens we keep (Etsy)."""
+
+    def __init__(self, integration_id: int, provider: MarketplaceProvider):
+        self.integration_id = integration_id
+        self.provider = provider
+        self._token = ""
+
+    def _fresh(self, integration: Integration) -> bool:
+        return bool(integration.access_token and integration.access_token_expires_at
+                    and integration.access_token_expires_at > timezone.now() + EXPIRY_MARGIN)
+
+    def get(self, *, force_refresh: bool = False) -> str:
+        integration = Integration.objects.get(pk=self.integration_id)
+        if not force_refresh and self._fresh(integration):
+            self._token = integration.access_token
+            return self._token
+        stale = self._token
+        try:
+            with transaction.atomic():
+                integration = Integration.objects.select_for_update().get(pk=self.integration_id)
+                # Another worker refreshed while we waited for the lock: use its token.
+                if self._fresh(integration) and (not force_refresh or integration.access_token != stale):
+                    self._token = integration.access_token
+                    return self._token
+                grant = self.provider.refresh_tokens(refresh_token=integration.refresh_token)
+                integration.access_token = grant.access_token
+                integration.refresh_token = grant.refresh_token
+                integration.access_token_expires_at = grant.expires_at
+                integration.save(update_fields=["access_token", "refresh_token", "access_token_expires_at",
+                                                "updated_at"])
+                self._token = grant.access_token
+                return self._token
+        except ProviderAuthError as exc:
+            integration_mark_needs_reconnect(integration_id=self.integration_id, reason=exc.message)
+            raise
+
+
+def integration_mark_needs_reconnect(*, integration_id: int, reason: str) -> None:
+    integration = Integration.objects.get(pk=integration_id)
+    if integration.status == Integration.Status.DELETED:
+        return
+    Integration.objects.filter(pk=integration_id).update(
+        status=Integration.Status.ERROR, status_message=f"Reconnect needed: {reason}"[:500], updated_at=timezone.now())
+    log_entry(integration=integration, level=ERROR, event="connection.revoked",
+              message=f"The marketplace refused our access ({reason}). Reconnect the integration to resume syncing.")
+
+
+def connection_for(integration: Integration, provider: MarketplaceProvider | None = None) -> Connection:
+    provider = provider or provider_for(integration)
+    tokens = DatabaseAccessTokens(integration.id, provider) if integration.marketplace == "etsy" else None
+    return Connection(account_id=integration.account_id, refresh_token=integration.refresh_token,
+                      marketplace_id=integration.marketplace_id, shop_id=integration.shop_id, tokens=tokens,
+                      options={"orders_api": integration.orders_api})

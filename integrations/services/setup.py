@@ -1,0 +1,303 @@
+"""The setup wizard's actions: name → connect → order creation → fulfilment → active, and what can be
+done afterwards (reconfigure, test, turn off/on, disconnect, delete)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from warehouse.models import Customer, Tenant, User, Warehouse
+
+from ..errors import IntegrationError
+from ..models import Integration, OAuthState, SupplySourceMapping
+from ..providers.amazon.marketplaces import marketplaces_enabled
+from ..providers.base import ProviderError
+from .connection import connection_for, provider_for
+from .log import INFO, log_entry
+
+STATE_TTL = dt.timedelta(minutes=10)
+Status = Integration.Status
+
+
+def _session_hash(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def user_may_manage(*, user: User, customer: Customer) -> bool:
+    """Tenant admins: any customer of their tenant. Customer users: their own, if the admin allowed it."""
+    if user.tenant_id is None or customer.tenant_id != user.tenant_id:
+        return False
+    if user.is_tenant_admin:
+        return True
+    return user.is_customer_user and user.customer_id == customer.id and user.may_self_manage_integrations
+
+
+@transaction.atomic
+def integration_create(*, tenant: Tenant, customer: Customer, marketplace: str, name: str,
+                       user: User | None = None) -> Integration:
+    if customer.tenant_id != tenant.id:
+        raise IntegrationError("Customer not found.")
+    if marketplace not in Integration.Marketplace.values:
+        raise IntegrationError(f"Unknown marketplace {marketplace!r}.")
+    name = name.strip()
+    if not name:
+        raise IntegrationError("Give the integration a name.")
+    try:
+        with transaction.atomic():
+            return Integration.objects.create(tenant=tenant, customer=customer, marketplace=marketplace, name=name,
+                                              created_by=user, wizard_step=2)
+    except IntegrityError:
+        raise IntegrationError(f"{customer.name} already has an {Integration.Marketplace(marketplace).label} "
+                               "integration. Reconfigure that one, or delete it first.") from None
+
+
+def integration_rename(*, integration: Integration, name: str) -> Integration:
+    name = name.strip()
+    if not name:
+        raise IntegrationError("Give the integration a name.")
+    integration.name = name[:100]
+    integration.save(update_fields=["name", "updated_at"])
+    return integration
+
+
+def integration_connect_start(*, integration: Integration, user: User, session_key: str, redirect_uri: str,
+                              marketplace_id: str = "") -> str:
+    """Returns the marketplace consent URL; the state is bound to this user, session and integration."""
+    if integration.status == Status.DELETED:
+        raise IntegrationError("This integration was deleted.")
+    if integration.marketplace == Integration.Marketplace.AMAZON:
+        if marketplace_id not in {m.marketplace_id for m in marketplaces_enabled()}:
+            raise IntegrationError("Choose one of the listed Amazon marketplaces.")
+        if integration.is_connected and integration.marketplace_id and marketplace_id != integration.marketplace_id:
+            raise IntegrationError("This integration is connected to another marketplace. Disconnect it first to "
+                                   "change the marketplace.")
+    state = secrets.token_urlsafe(32)
+    request = provider_for(integration).authorization_url(state=state, redirect_uri=redirect_uri,
+                                                          marketplace_id=marketplace_id)
+    OAuthState.objects.create(state=state, integration=integration, user=user,
+                              session_key_hash=_session_hash(session_key), code_verifier=request.code_verifier,
+                              marketplace_id=marketplace_id)
+    return request.url
+
+
+def integration_connect_complete(*, marketplace: str, params: Mapping[str, str], user: User, session_key: str,
+                                 redirect_uri: str) -> Integration:
+    """The OAuth callback. Any failure stores nothing but burns the state (single use)."""
+    state_value = params.get("state", "")
+    with transaction.atomic():
+        state = (OAuthState.objects.select_for_update().select_related("integration")
+                 .filter(state=state_value).first() if state_value else None)
+        if state is None:
+            raise IntegrationError("This connection attempt is not recognised (unknown state). Start Connect again.")
+        if state.used_at is not None:
+            raise IntegrationError("This connection link was already used. Start Connect again.")
+        state.used_at = timezone.now()
+        state.save(update_fields=["used_at"])
+    if timezone.now() - state.created_at > STATE_TTL:
+        raise IntegrationError("This connection attempt expired. Start Connect again.")
+    if state.user_id != user.id or state.session_key_hash != _session_hash(session_key):
+        raise IntegrationError("This connection was started in another session. Start Connect again from this browser.")
+    integration = state.integration
+    if integration.marketplace != marketplace or integration.status == Status.DELETED:
+        raise IntegrationError("This connection attempt does not belong to this marketplace.")
+    if params.get("error"):
+        raise IntegrationError(f"The marketplace connection was not authorised "
+                               f"({params.get('error_description') or params['error']}). Nothing was saved.")
+    provider = provider_for(integration)
+    try:
+        credentials = provider.complete_authorization(params=params, redirect_uri=redirect_uri,
+                                                      code_verifier=state.code_verifier)
+    except ProviderError as exc:
+        raise IntegrationError(f"The marketplace did not complete the connection: {exc.message}. Nothing was saved.")
+    with transaction.atomic():
+        integration = Integration.objects.select_for_update().get(pk=integration.pk)
+        integration.refresh_token = credentials.refresh_token
+        integration.account_id = credentials.account_id
+        integration.shop_id = credentials.shop_id
+        integration.shop_name = credentials.shop_name
+        integration.access_token = credentials.access_token
+        integration.access_token_expires_at = credentials.access_token_expires_at
+        if state.marketplace_id:
+            integration.marketplace_id = state.marketplace_id
+        integration.connected_at = timezone.now()
+        integration.status_message = ""
+        if integration.status == Status.ERROR:
+            integration.status = Status.ACTIVE if integration.activated_at else Status.SETUP
+        integration.wizard_step = max(integration.wizard_step, 3)
+        integration.save()
+    log_entry(integration=integration, level=INFO, event="connection.connected",
+              message=f"Connected to {integration.get_marketplace_display()} account {credentials.account_id}"
+                      f"{f' (shop {credentials.shop_name})' if credentials.shop_name else ''}.")
+    if integration.marketplace == Integration.Marketplace.AMAZON:
+        try:
+            integration_supply_sources_refresh(integration=integration)
+        except ProviderError as exc:
+            log_entry(integration=integration, level=INFO, event="supply_sources.unavailable",
+                      message=f"Supply sources could not be read yet: {exc.message}. Refresh them in Order creation.")
+    return integration
+
+
+def integration_supply_sources_refresh(*, integration: Integration) -> list[SupplySourceMapping]:
+    provider = provider_for(integration)
+    sources = provider.supply_sources(conn=connection_for(integration, provider))
+    rows = []
+    with transaction.atomic():
+        for source in sources:
+            row, _ = SupplySourceMapping.objects.update_or_create(
+                integration=integration, supply_source_id=source.supply_source_id,
+                defaults={"code": source.code, "alias": source.alias, "status": source.status})
+            rows.append(row)
+    return rows
+
+
+@transaction.atomic
+def integration_set_order_creation(
+    *,
+    integration: Integration,
+    default_warehouse: Warehouse | None,
+    supply_source_warehouses: Mapping[str, Warehouse | None] | None = None,
+    match_by: str = Integration.MatchBy.SKU,
+    orders_api: str = Integration.OrdersApi.V0,
+    shipping_method_map: Mapping[str, str] | None = None,
+) -> Integration:
+    allowed = set(integration.customer.warehouses.values_list("id", flat=True))
+    chosen = [default_warehouse, *(supply_source_warehouses or {}).values()]
+    for warehouse in chosen:
+        if warehouse is not None and warehouse.id not in allowed:
+            raise IntegrationError(f"{integration.customer.name} may not use warehouse {warehouse.code}.")
+    if match_by not in Integration.MatchBy.values or orders_api not in Integration.OrdersApi.values:
+        raise IntegrationError("Unknown matching or Orders API choice.")
+    mappings = {m.supply_source_id: m for m in integration.supply_sources.all()}
+    for source_id, warehouse in (supply_source_warehouses or {}).items():
+        mapping = mappings.get(source_id)
+        if mapping is None:
+            raise IntegrationError(f"Unknown supply source {source_id}.")
+        if warehouse is not None and not mapping.is_active:
+            raise IntegrationError(f"Supply source {mapping.alias or mapping.code} is {mapping.status or 'inactive'} "
+                                   "on Amazon; map only active supply sources.")
+        mapping.warehouse = warehouse
+        mapping.save(update_fields=["warehouse", "refreshed_at"])
+    integration.default_warehouse = default_warehouse
+    integration.match_by = match_by
+    integration.orders_api = orders_api
+    integration.shipping_method_map = {k: v.strip() for k, v in (shipping_method_map or {}).items() if v.strip()}
+    integration.wizard_step = max(integration.wizard_step, 4)
+    integration.save()
+    return integration
+
+
+@transaction.atomic
+def integration_set_fulfilment(
+    *,
+    integration: Integration,
+    fulfilment_enabled: bool,
+    carrier_map: Mapping[str, str] | None = None,
+    inventory_enabled: bool = False,
+    inventory_frequency_minutes: int = 60,
+    inventory_warehouses: Sequence[Warehouse] = (),
+) -> Integration:
+    if inventory_frequency_minutes not in dict(Integration.INVENTORY_FREQUENCIES):
+        raise IntegrationError("Choose a stock level frequency from the list.")
+    allowed = set(integration.customer.warehouses.values_list("id", flat=True))
+    for warehouse in inventory_warehouses:
+        if warehouse.id not in allowed:
+            raise IntegrationError(f"{integration.customer.name} may not use warehouse {warehouse.code}.")
+    integration.fulfilment_enabled = fulfilment_enabled
+    integration.carrier_map = {k.strip(): v.strip() for k, v in (carrier_map or {}).items() if k.strip() and v.strip()}
+    integration.inventory_enabled = inventory_enabled
+    integration.inventory_frequency_minutes = inventory_frequency_minutes
+    integration.save()
+    integration.inventory_warehouses.set(inventory_warehouses)
+    return integration
+
+
+def _queue_import(integration: Integration) -> None:
+    from ..tasks import orders_import_task
+
+    transaction.on_commit(lambda: orders_import_task.delay(integration.id))
+
+
+@transaction.atomic
+def integration_finish(*, integration: Integration) -> Integration:
+    integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    if not integration.is_connected:
+        raise IntegrationError("Connect the marketplace account before finishing.")
+    if integration.default_warehouse_id is None and not integration.supply_sources.filter(warehouse__isnull=False).exists():
+        raise IntegrationError("Choose a default warehouse or map at least one supply source, or no order can come in.")
+    if integration.status in (Status.SETUP, Status.ERROR):
+        integration.status = Status.ACTIVE
+    integration.activated_at = integration.activated_at or timezone.now()
+    integration.wizard_step = 5
+    integration.save()
+    log_entry(integration=integration, level=INFO, event="integration.activated",
+              message="Integration is active: orders are imported every few minutes.")
+    _queue_import(integration)
+    return integration
+
+
+@transaction.atomic
+def integration_turn_off(*, integration: Integration) -> Integration:
+    if integration.status != Status.ACTIVE:
+        raise IntegrationError("Only an active integration can be turned off.")
+    integration.status = Status.PAUSED
+    integration.save(update_fields=["status", "updated_at"])
+    log_entry(integration=integration, level=INFO, event="integration.turned_off",
+              message="Integration turned off: nothing syncs until it is turned on again.")
+    return integration
+
+
+@transaction.atomic
+def integration_turn_on(*, integration: Integration) -> Integration:
+    if integration.status != Status.PAUSED:
+        raise IntegrationError("Only a turned-off integration can be turned on.")
+    integration.status = Status.ACTIVE
+    integration.save(update_fields=["status", "updated_at"])
+    log_entry(integration=integration, level=INFO, event="integration.turned_on",
+              message="Integration turned on: orders placed while it was off are imported now.")
+    _queue_import(integration)     # the watermark did not move while off
+    return integration
+
+
+@transaction.atomic
+def integration_disconnect(*, integration: Integration) -> Integration:
+    integration.refresh_token = integration.access_token = ""
+    integration.access_token_expires_at = None
+    integration.account_id = integration.shop_id = integration.shop_name = ""
+    integration.connected_at = None
+    integration.status = Status.SETUP
+    integration.wizard_step = 2
+    integration.save()
+    integration.supply_sources.all().delete()
+    log_entry(integration=integration, level=INFO, event="connection.disconnected",
+              message="Disconnected from the marketplace; the stored tokens were erased.")
+    return integration
+
+
+@transaction.atomic
+def integration_delete(*, integration: Integration) -> Integration:
+    """Stops every job and billing; the outbound orders already imported stay."""
+    integration.status = Status.DELETED
+    integration.deleted_at = timezone.now()
+    integration.refresh_token = integration.access_token = ""
+    integration.access_token_expires_at = None
+    integration.save()
+    return integration
+
+
+def integration_test_connection(*, integration: Integration) -> str:
+    if not integration.is_connected:
+        raise IntegrationError("Not connected yet.")
+    provider = provider_for(integration)
+    try:
+        return provider.test_connection(conn=connection_for(integration, provider))
+    except ProviderError as exc:
+        raise IntegrationError(f"Connection test failed: {exc.message}")
+
+
+def amazon_marketplace_choices() -> list[tuple[str, str]]:
+    return [(m.marketplace_id, m.label) for m in marketplaces_enabled()]

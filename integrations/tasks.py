@@ -1,0 +1,123 @@
+"""Celery tasks: beat tasks only fan out; per-integration tasks take a job lock and call a service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .locks import job_lock
+from .models import ConnectionLogEntry, Integration
+from .providers.base import ProviderAuthError, ProviderError, ProviderRateLimited
+from .services.confirmations import confirmations_for_order, confirmations_sweep
+from .services.connection import integration_mark_needs_reconnect
+from .services.inventory import inventory_push
+from .services.log import ERROR, INFO, log_entry
+from .services.orders import orders_import
+
+logger = logging.getLogger(__name__)
+
+
+def _active(integration_id: int) -> Integration | None:
+    # None when disconnected, turned off or deleted since the task was queued.
+    return Integration.objects.filter(id=integration_id, status=Integration.Status.ACTIVE).select_related(
+        "tenant", "customer", "default_warehouse").first()
+
+
+@shared_task(acks_late=True)
+def orders_import_due() -> int:
+    """Beat: queue an import for every active integration whose poll interval has passed."""
+    cutoff = timezone.now() - dt.timedelta(minutes=settings.ORDERS_POLL_MINUTES)
+    ids = list(Integration.objects.filter(status=Integration.Status.ACTIVE)
+               .filter(Q(last_import_at__isnull=True) | Q(last_import_at__lte=cutoff)).values_list("id", flat=True))
+    for integration_id in ids:
+        orders_import_task.delay(integration_id)
+    return len(ids)
+
+
+@shared_task(acks_late=True, bind=True, max_retries=None)
+def orders_import_task(self, integration_id: int, since: str | None = None, until: str | None = None,
+                       order_ids: list[str] | None = None) -> dict | None:
+    integration = _active(integration_id)
+    if integration is None:
+        return None
+    with job_lock("orders_import", integration_id) as mine:
+        if not mine:
+            logger.info("orders_import.already_running", extra={"integration_id": integration_id})
+            return None
+        try:
+            result = orders_import(
+                integration=integration, order_ids=order_ids,
+                since=dt.datetime.fromisoformat(since) if since else None,
+                until=dt.datetime.fromisoformat(until) if until else None)
+        except ProviderAuthError as exc:
+            integration_mark_needs_reconnect(integration_id=integration_id, reason=exc.message)
+            return None
+        except ProviderRateLimited as exc:
+            log_entry(integration=integration, level=INFO, event="orders_import.throttled",
+                      message=f"The marketplace asked us to slow down ({exc.message}); the import continues "
+                              "from where it stopped on the next run. Nothing is lost.")
+            if exc.daily:
+                return None
+            raise self.retry(countdown=min(max(exc.retry_after or 60, 5), 900))
+        except ProviderError as exc:
+            log_entry(integration=integration, level=ERROR, event="orders_import.unavailable",
+                      message=f"Could not read orders from the marketplace: {exc.message}. Retrying shortly.")
+            raise self.retry(countdown=120)
+    return {"created": len(result.created), "failed": len(result.failed), "cancelled": len(result.cancelled)}
+
+
+@shared_task(acks_late=True)
+def confirmations_send_task(order_id: int) -> list[str]:
+    """Triggered by the dispatch commit: tells the marketplace within seconds."""
+    return confirmations_for_order(order_id=order_id)
+
+
+@shared_task(acks_late=True)
+def confirmations_sweep_task() -> int:
+    with job_lock("confirmations_sweep", 0, ttl=600) as mine:
+        return confirmations_sweep() if mine else 0
+
+
+@shared_task(acks_late=True)
+def inventory_push_due() -> int:
+    now = timezone.now()
+    due = []
+    for integration in Integration.objects.filter(status=Integration.Status.ACTIVE, inventory_enabled=True):
+        last = integration.inventory_last_run_at
+        if last is None or now - last >= dt.timedelta(minutes=integration.inventory_frequency_minutes):
+            due.append(integration.id)
+            inventory_push_task.delay(integration.id)
+    return len(due)
+
+
+@shared_task(acks_late=True, bind=True, max_retries=5)
+def inventory_push_task(self, integration_id: int) -> int | None:
+    integration = _active(integration_id)
+    if integration is None or not integration.inventory_enabled:
+        return None
+    with job_lock("inventory_push", integration_id) as mine:
+        if not mine:
+            return None
+        try:
+            result = inventory_push(integration=integration)
+        except ProviderAuthError as exc:
+            integration_mark_needs_reconnect(integration_id=integration_id, reason=exc.message)
+            return None
+        except ProviderError as exc:
+            log_entry(integration=integration, level=ERROR, event="inventory.failed",
+                      message=f"Stock levels could not be sent: {exc.message}. They are sent on the next run.")
+            # Let the next scheduled run try again rather than hammering a throttled API.
+            Integration.objects.filter(pk=integration_id).update(inventory_last_run_at=F("inventory_last_run_at"))
+            return None
+    return len(result.accepted)
+
+
+@shared_task
+def connection_log_prune() -> int:
+    cutoff = timezone.now() - dt.timedelta(days=ConnectionLogEntry.RETENTION_DAYS)
+    return ConnectionLogEntry.objects.filter(created_at__lt=cutoff).delete()[0]

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "integrations"
+
+urlpatterns = [
+    path("", views.integration_list, name="list"),
+    path("new/", views.integration_new, name="new"),
+    path("<int:integration_id>/", views.integration_detail, name="detail"),
+    path("<int:integration_id>/setup/<int:step>/", views.integration_setup, name="setup"),
+    path("<int:integration_id>/connect/", views.integration_connect, name="connect"),
+    path("<int:integration_id>/import/", views.integration_import_missing, name="import_missing"),
+    path("<int:integration_id>/<slug:action>/", views.integration_action, name="action"),
+    path("<slug:marketplace>/callback/", views.oauth_callback, name="callback"),
+]

@@ -1,0 +1,259 @@
+"""The integrations pages: list, the setup wizard, the OAuth callbacks and each integration's page.
+
+Admins may set up integrations for any customer of their tenant; customer users only for their own
+customer and only when the account owner allowed it (User.may_self_manage_integrations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from warehouse import selectors as wh
+from warehouse.selectors import Scope
+from warehouse.views import scoped
+
+from . import selectors
+from .errors import IntegrationError
+from .forms import (
+    AmazonConnectForm,
+    FulfilmentForm,
+    ImportMissingForm,
+    LogFilterForm,
+    NameForm,
+    NewIntegrationForm,
+    OrderCreationForm,
+)
+from .models import Integration
+from .services import setup
+from .providers.base import ProviderError
+
+STEPS = [(1, "Name"), (2, "Connect"), (3, "Order creation"), (4, "Fulfilment")]
+
+
+def _redirect_uri(marketplace: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("integrations:callback", args=[marketplace])
+
+
+def _manageable(request, scope: Scope, integration_id: int) -> Integration:
+    integration = selectors.integration_get(scope=scope, integration_id=integration_id)
+    if not setup.user_may_manage(user=request.user, customer=integration.customer):
+        raise PermissionDenied("You may view this integration but not change it. Ask your warehouse to allow "
+                               "self-managed integrations for your login.")
+    return integration
+
+
+@scoped
+def integration_list(request, scope: Scope):
+    integrations = selectors.integration_list(scope=scope)
+    customers = [c for c in wh.customer_list(scope=scope) if setup.user_may_manage(user=request.user, customer=c)]
+    form = NewIntegrationForm(customers=customers) if customers else None
+    refusal = None
+    if request.user.is_customer_user and not customers:
+        refusal = ("Your warehouse manages your integrations for you. Ask them to allow self-managed "
+                   "integrations for your login to set one up yourself.")
+    return render(request, "integrations/list.html", {"integrations": integrations, "form": form,
+                                                      "refusal": refusal})
+
+
+@require_POST
+@scoped
+def integration_new(request, scope: Scope):
+    customers = list(wh.customer_list(scope=scope))
+    form = NewIntegrationForm(request.POST, customers=customers)
+    if not form.is_valid():
+        messages.error(request, "Choose a customer and a marketplace, and give the integration a name.")
+        return redirect("integrations:list")
+    customer = next(c for c in customers if c.id == form.cleaned_data["customer"])
+    if not setup.user_may_manage(user=request.user, customer=customer):
+        raise PermissionDenied("You may not set up integrations for this customer.")
+    try:
+        integration = setup.integration_create(tenant=scope.tenant, customer=customer,
+                                               marketplace=form.cleaned_data["marketplace"],
+                                               name=form.cleaned_data["name"], user=request.user)
+    except IntegrationError as exc:
+        messages.error(request, exc.message)
+        return redirect("integrations:list")
+    return redirect("integrations:setup", integration.id, 2)
+
+
+@scoped
+def integration_setup(request, scope: Scope, integration_id: int, step: int):
+    integration = _manageable(request, scope, integration_id)
+    if step not in dict(STEPS):
+        raise Http404("No such step.")
+    if step > 2 and not integration.is_connected:
+        messages.error(request, "Connect the marketplace account first.")
+        return redirect("integrations:setup", integration.id, 2)
+    warehouses = list(integration.customer.warehouses.order_by("code"))
+    context = {"integration": integration, "steps": STEPS, "step": step}
+    if step == 1:
+        form = NameForm(request.POST or None, initial={"name": integration.name})
+        if request.method == "POST" and form.is_valid():
+            setup.integration_rename(integration=integration, name=form.cleaned_data["name"])
+            return redirect("integrations:setup", integration.id, 2)
+    elif step == 2:
+        form = (AmazonConnectForm(choices=setup.amazon_marketplace_choices(),
+                                  initial={"marketplace_id": integration.marketplace_id or "A39IBJ37TRP1C6"})
+                if integration.marketplace == Integration.Marketplace.AMAZON else None)
+    elif step == 3:
+        form = OrderCreationForm(request.POST or None, integration=integration, warehouses=warehouses, initial={
+            "default_warehouse": integration.default_warehouse_id, "match_by": integration.match_by,
+            "orders_api": integration.orders_api,
+            **{f"source_{m.supply_source_id}": m.warehouse_id for m in integration.supply_sources.all()}})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                setup.integration_set_order_creation(
+                    integration=integration,
+                    default_warehouse=form.warehouses.get(data["default_warehouse"]),
+                    supply_source_warehouses=form.supply_source_warehouses(),
+                    match_by=data.get("match_by") or Integration.MatchBy.SKU,
+                    orders_api=data.get("orders_api") or Integration.OrdersApi.V0,
+                    shipping_method_map=form.shipping_method_map())
+                return redirect("integrations:setup", integration.id, 4)
+            except IntegrationError as exc:
+                form.add_error(None, exc.message)
+    else:
+        form = FulfilmentForm(request.POST or None, warehouses=warehouses, initial={
+            "fulfilment_enabled": integration.fulfilment_enabled,
+            "carrier_map": "\n".join(f"{k} = {v}" for k, v in integration.carrier_map.items()),
+            "inventory_enabled": integration.inventory_enabled,
+            "inventory_frequency_minutes": integration.inventory_frequency_minutes,
+            "inventory_warehouses": list(integration.inventory_warehouses.values_list("id", flat=True))})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                setup.integration_set_fulfilment(
+                    integration=integration, fulfilment_enabled=data["fulfilment_enabled"],
+                    carrier_map=data["carrier_map"], inventory_enabled=data["inventory_enabled"],
+                    inventory_frequency_minutes=data["inventory_frequency_minutes"],
+                    inventory_warehouses=[form.warehouses[i] for i in data["inventory_warehouses"]])
+                if integration.status in (Integration.Status.SETUP, Integration.Status.ERROR):
+                    setup.integration_finish(integration=integration)
+                    messages.success(request, f"{integration.name} is active. Orders are imported within minutes.")
+                else:
+                    messages.success(request, "Settings saved.")
+                return redirect("integrations:detail", integration.id)
+            except IntegrationError as exc:
+                form.add_error(None, exc.message)
+    context["form"] = form
+    return render(request, f"integrations/setup_step{step}.html", context,
+                  status=400 if request.method == "POST" else 200)
+
+
+@require_POST
+@scoped
+def integration_connect(request, scope: Scope, integration_id: int):
+    integration = _manageable(request, scope, integration_id)
+    if not request.session.session_key:
+        request.session.save()
+    try:
+        url = setup.integration_connect_start(
+            integration=integration, user=request.user, session_key=request.session.session_key,
+            redirect_uri=_redirect_uri(integration.marketplace),
+            marketplace_id=request.POST.get("marketplace_id", ""))
+    except (IntegrationError, ProviderError) as exc:
+        messages.error(request, exc.message)
+        return redirect("integrations:setup", integration.id, 2)
+    return redirect(url)
+
+
+@scoped
+def oauth_callback(request, scope: Scope, marketplace: str):
+    if marketplace not in Integration.Marketplace.values:
+        raise Http404("Unknown marketplace.")
+    try:
+        integration = setup.integration_connect_complete(
+            marketplace=marketplace, params=request.GET.dict(), user=request.user,
+            session_key=request.session.session_key or "", redirect_uri=_redirect_uri(marketplace))
+    except IntegrationError as exc:
+        return render(request, "integrations/connect_failed.html", {"message": exc.message}, status=400)
+    messages.success(request, f"Connected to {integration.get_marketplace_display()}"
+                              f"{f' shop {integration.shop_name}' if integration.shop_name else ''} "
+                              f"(account {integration.account_id}).")
+    return redirect("integrations:setup", integration.id, 3)
+
+
+@scoped
+def integration_detail(request, scope: Scope, integration_id: int):
+    integration = selectors.integration_get(scope=scope, integration_id=integration_id)
+    log_form = LogFilterForm(request.GET or None)
+    level = log_form.cleaned_data["level"] if log_form.is_valid() else None
+    page = Paginator(selectors.connection_log(integration=integration, level=level or None), 50).get_page(
+        request.GET.get("page"))
+    return render(request, "integrations/detail.html", {
+        "integration": integration, "log_form": log_form, "page": page, "steps": STEPS,
+        "can_manage": setup.user_may_manage(user=request.user, customer=integration.customer),
+        "import_form": ImportMissingForm(), "pending": integration.pending_imports.order_by("-last_tried_at")[:20],
+        "mappings": integration.supply_sources.select_related("warehouse"),
+    })
+
+
+@require_POST
+@scoped
+def integration_action(request, scope: Scope, integration_id: int, action: str):
+    integration = _manageable(request, scope, integration_id)
+    try:
+        if action == "test":
+            messages.success(request, setup.integration_test_connection(integration=integration))
+        elif action == "off":
+            setup.integration_turn_off(integration=integration)
+            messages.success(request, "Turned off: nothing syncs until you turn it on again.")
+        elif action == "on":
+            setup.integration_turn_on(integration=integration)
+            messages.success(request, "Turned on: orders placed meanwhile are being imported.")
+        elif action == "disconnect":
+            setup.integration_disconnect(integration=integration)
+            messages.success(request, "Disconnected. Connect again to resume, or choose another marketplace.")
+            return redirect("integrations:setup", integration.id, 2)
+        elif action == "delete":
+            setup.integration_delete(integration=integration)
+            messages.success(request, f"{integration.name} deleted. Orders already imported stay.")
+            return redirect("integrations:list")
+        elif action == "refresh-sources":
+            rows = setup.integration_supply_sources_refresh(integration=integration)
+            messages.success(request, f"{len(rows)} supply source(s) read from Amazon.")
+            return redirect("integrations:setup", integration.id, 3)
+        else:
+            raise Http404("Unknown action.")
+    except IntegrationError as exc:
+        messages.error(request, exc.message)
+    except ProviderError as exc:
+        messages.error(request, f"The marketplace call failed: {exc.message}")
+    return redirect("integrations:detail", integration.id)
+
+
+@require_POST
+@scoped
+def integration_import_missing(request, scope: Scope, integration_id: int):
+    from .tasks import orders_import_task
+
+    integration = _manageable(request, scope, integration_id)
+    form = ImportMissingForm(request.POST)
+    if integration.status != Integration.Status.ACTIVE:
+        messages.error(request, "Turn the integration on before importing orders.")
+    elif not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or "Check the dates and order numbers.")
+    else:
+        data = form.cleaned_data
+        if data["ids"]:
+            orders_import_task.delay(integration.id, order_ids=data["ids"])
+            messages.success(request, f"Importing {len(data['ids'])} order(s); watch the connection log.")
+        else:
+            start = dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=dt.timezone.utc)
+            end = (dt.datetime.combine(data["date_to"] + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone.utc)
+                   if data["date_to"] else None)
+            if end and end > timezone.now():
+                end = None
+            orders_import_task.delay(integration.id, since=start.isoformat(), until=end.isoformat() if end else None)
+            messages.success(request, "Importing orders for those dates; watch the connection log.")
+    return redirect("integrations:detail", integration.id)
