@@ -250,7 +250,7 @@ class AmazonClient:
         )
 
     def _http(self) -> httpx.Client:
-        """For the presigned feed document URLs, which the library would call without a timeout."""
+        """For the presigned feed document URLs (the library would use a bare client of its own, §1.1)."""
         return httpx.Client(timeout=self.config.timeout, verify=auth.tls_context())
 
     def _forget_access_token(self) -> None:

@@ -296,6 +296,9 @@ def _shipment_form(shipment: ShipmentConfirmation) -> dict[str, str]:
     return form
 
 
+ETSY_MAX_QUANTITY = 999
+
+
 def _wanted_quantities(levels: Sequence[StockLevelUpdate]) -> tuple[dict[str, int], list[tuple[str, str]]]:
     wanted: dict[str, int] = {}
     rejected: list[tuple[str, str]] = []
@@ -305,6 +308,7 @@ def _wanted_quantities(levels: Sequence[StockLevelUpdate]) -> tuple[dict[str, in
             rejected.append((level.sku, "blank SKU"))
             continue
         # reference §7.2: offering quantity is an integer ≥ 0; an oversold warehouse offers none.
-        wanted[sku] = max(0, int(level.quantity))
+        # Etsy caps a listing's quantity at 999: offering more than that is offering 999.
+        wanted[sku] = min(max(0, int(level.quantity)), ETSY_MAX_QUANTITY)
     return wanted, rejected
 

@@ -44,7 +44,7 @@ def test_patch_sets_the_quantity_even_for_skus_with_slashes_and_spaces(kit, sell
     kit.sandbox.add_listing(seller_id, "SKU 1/x", quantity=4)
     answer = kit.listings(refresh).patch_listings_item(seller_id, "SKU 1/x", body=availability(9))
     recorded = kit.recorder.last("/listings/")
-    assert recorded.raw_path.endswith(f"/{seller_id}/SKU%201%2Fx?marketplaceIds={AU}".encode())
+    assert f"/items/{seller_id}/SKU%201%2Fx?".encode() in recorded.raw_path     # one encoded path segment
     assert_valid("listingsItems_2021-08-01", "ListingsItemSubmissionResponse", recorded.body)
     assert (answer.payload["sku"], answer.payload["status"], answer.payload["issues"]) == ("SKU 1/x", "ACCEPTED", [])
     assert recorded.headers["x-amzn-ratelimit-limit"] == "5.0"

@@ -32,8 +32,6 @@ from integrations.providers.base import (
     StockLevelUpdate,
 )
 
-# The sandbox's pytest fixtures (`amazon_sandbox`); harmless if the root conftest registers them too.
-
 AU = "A39IBJ37TRP1C6"
 REDIRECT_URI = "http://127.0.0.1:8000/integrations/amazon/callback/"
 ONE_MUG = [{"SellerSKU": "MUG", "QuantityOrdered": 1}]
