@@ -42,7 +42,7 @@ test: install browser services-check
 
 bench: install services-check
 	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" REDIS_URL="$${REDIS_URL:-$(REDIS_URL_TEST)}" \
-	  $(VPY) -m pytest bench -q -p no:randomly $(PYTEST_ARGS)
+	  $(VPY) -m pytest bench -q -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf var/ $(VENV)
