@@ -52,10 +52,11 @@ class ImportResult:
 class ImportRefused(Exception):
     """This order cannot become an outbound order now; the message says why and what to do."""
 
-    def __init__(self, message: str, *, retry: bool = True):
+    def __init__(self, message: str, *, retry: bool = True, level: str = ERROR):
         super().__init__(message)
         self.message = message
         self.retry = retry
+        self.level = level
 
 
 def orders_import(
@@ -144,8 +145,11 @@ def order_import_one(*, integration: Integration, order: MarketplaceOrder) -> st
         outbound = _create(integration=integration, order=order)
     except ImportRefused as exc:
         if not exc.retry:
-            log_entry(integration=integration, level=INFO, event="orders_import.not_routed",
-                      marketplace_order_id=order.order_id, message=exc.message)
+            # Overlapping polls read the order again: say it once, not on every poll.
+            if not integration.log.filter(event="orders_import.not_imported",
+                                          marketplace_order_id=order.order_id).exists():
+                log_entry(integration=integration, level=exc.level, event="orders_import.not_imported",
+                          marketplace_order_id=order.order_id, message=exc.message)
             _forget_pending(integration, order.order_id)
             return "skipped"
         log_entry(integration=integration, level=ERROR, event="orders_import.failed",
@@ -184,7 +188,7 @@ def _create(*, integration: Integration, order: MarketplaceOrder) -> OutboundOrd
             "ask the marketplace for address access or enter the order by hand.")
     route = order_route(integration=integration, order=order)
     if route.warehouse is None:
-        raise ImportRefused(f"Order {order.order_id} was not imported: {route.reason}.", retry=False)
+        raise ImportRefused(f"Order {order.order_id} was not imported: {route.reason}.", retry=False, level=INFO)
     warehouse = route.warehouse
     lines = _lines(integration=integration, order=order)
     zone = warehouse.zone
@@ -238,7 +242,7 @@ def _lines(*, integration: Integration, order: MarketplaceOrder) -> list[LineSpe
             f"{integration.customer.name}. Add the product (with that {'alternative code' if by_alt else 'code'}) "
             "and the order is imported on the next poll, or use Import missing orders.")
     if not lines:
-        raise ImportRefused(f"Order {order.order_id} has nothing left to ship.", retry=False)
+        raise ImportRefused(f"Order {order.order_id} has nothing left to ship.", retry=False, level=INFO)
     return lines
 
 

@@ -201,3 +201,55 @@ def test_other_tenants_are_untouched(amazon, amazon_seller, amazon_integration):
     orders_import(integration=amazon_integration)
     assert OutboundOrder.objects.filter(tenant=other).count() == 0
     assert OutboundOrder.objects.get().customer == amazon_integration.customer
+
+
+def test_orders_api_2026_routes_to_the_default_warehouse(amazon, amazon_seller, amazon_integration, warehouse,
+                                                         second_warehouse):
+    sp = amazon_seller["selling_partner_id"]
+    source = amazon.post(f"sellers/{sp}/supply_sources", {"supplySourceCode": "LA", "alias": "LA", "status": "Active"})
+    SupplySourceMapping.objects.create(integration=amazon_integration, supply_source_id=source["supplySourceId"],
+                                       status="Active", warehouse=second_warehouse)
+    amazon_integration.orders_api = Integration.OrdersApi.V2026
+    amazon_integration.save()
+    order = make_order(amazon, amazon_seller, FulfillmentSupplySourceId=source["supplySourceId"])
+    assert orders_import(integration=amazon_integration).created == [order["AmazonOrderId"]]
+    outbound = OutboundOrder.objects.get()
+    assert outbound.warehouse == warehouse          # v2026 carries no supply source: the default warehouse
+    assert outbound.delivery_address.street_address == order["ShippingAddress"]["AddressLine1"]
+    assert not amazon.calls("/tokens/2021-03-01/restrictedDataToken")      # no RDT needed on v2026
+    assert not amazon.calls("/orderItems")                                  # items come with the order
+
+
+def test_no_buyer_personal_data_in_the_connection_log_or_logs(amazon, amazon_seller, amazon_integration, caplog):
+    good = make_order(amazon, amazon_seller)
+    bad = make_order(amazon, amazon_seller, items=[{"SellerSKU": "NOPE", "QuantityOrdered": 1}])
+    with caplog.at_level("DEBUG"):
+        orders_import(integration=amazon_integration)
+    text = " ".join(ConnectionLogEntry.objects.values_list("message", flat=True)) + caplog.text
+    for order in (good, bad):
+        address = order["ShippingAddress"]
+        for value in (address["Name"], address["AddressLine1"], address.get("Phone")):
+            assert value and value not in text
+    assert bad["AmazonOrderId"] in text                # the entries do name the order
+
+
+def test_unroutable_order_is_logged_once_across_overlapping_polls(amazon, amazon_seller, amazon_integration):
+    amazon_integration.default_warehouse = None
+    amazon_integration.save()
+    order = make_order(amazon, amazon_seller)
+    orders_import(integration=amazon_integration)
+    orders_import(integration=amazon_integration, since=timezone.now() - dt.timedelta(hours=2))
+    assert ConnectionLogEntry.objects.filter(marketplace_order_id=order["AmazonOrderId"]).count() == 1
+
+
+def test_two_workers_never_run_the_same_import_at_once(amazon_integration):
+    from integrations.locks import job_lock
+    from integrations.tasks import orders_import_task
+
+    with job_lock("orders_import", amazon_integration.id) as mine:
+        assert mine
+        with job_lock("orders_import", amazon_integration.id) as second:
+            assert not second
+        assert orders_import_task.apply(args=[amazon_integration.id]).result is None   # skipped, not run
+    with job_lock("orders_import", amazon_integration.id) as again:
+        assert again                                                                 # released afterwards

@@ -83,7 +83,8 @@ def test_withheld_address_and_pickup_are_refused_with_reasons(etsy, etsy_shop, e
     assert str(hidden["receipt_id"]) in result.failed
     errors = " ".join(messages(etsy_integration, "ERROR"))
     assert "withheld the delivery address" in errors
-    assert "pickup" in " ".join(messages(etsy_integration, "INFO")).lower()
+    assert "pickup orders are not supported" in errors
+    assert not PendingImport.objects.filter(marketplace_order_id=str(pickup["receipt_id"])).exists()  # not retried
     assert not OutboundOrder.objects.filter(reference__in=[str(hidden["receipt_id"]), str(pickup["receipt_id"])]).exists()
 
 
