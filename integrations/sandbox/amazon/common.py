@@ -80,8 +80,13 @@ class Clock:
     def stamp(self) -> datetime:
         return whole_seconds(self.now())
 
+    def latest_allowed_before(self) -> datetime:
+        """The latest CreatedBefore/LastUpdatedBefore a client may ask for."""
+        return self.now() - timedelta(seconds=self.lag_seconds)
+
     def search_upper_bound(self) -> datetime:
-        return whole_seconds(self.now() - timedelta(seconds=self.lag_seconds))
+        """The upper bound applied when the client gives none (whole seconds, as it is echoed)."""
+        return whole_seconds(self.latest_allowed_before())
 
 
 # -- errors ----------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def create_feed(sb: AmazonSandbox, request: Request, ctx: CallContext) -> Respon
                                                                  "createFeed:JSON_LISTINGS_FEED"):
         return sb.throttled(request)
     feed = Feed(id=sb.state.new_feed_id(), seller_id=ctx.seller.selling_partner_id, feed_type=feed_type,
-                marketplace_ids=list(marketplaces), input_document_id=doc.id, created=sb.state.clock.stamp())
+                marketplace_ids=list(marketplaces), input_document_id=doc.id, created=sb.state.clock.now())
     ctx.seller.feeds[feed.id] = feed
     return json_response({"feedId": feed.id}, status=202)
 
@@ -227,7 +227,7 @@ def get_feeds(sb: AmazonSandbox, request: Request, ctx: CallContext) -> Response
 def advance(sb: AmazonSandbox, seller: Seller, feed: Feed, *, polled: bool) -> None:
     if feed.status not in ("IN_QUEUE", "IN_PROGRESS"):
         return
-    now = sb.state.clock.stamp()
+    now = sb.state.clock.now()
     step = sb.state.settings.feed_step_seconds
     by_time = int((now - feed.created).total_seconds() // step) if step > 0 else 2
     stage = max(feed.polls, by_time)         # the status shown is the one reached before this poll counts

@@ -7,8 +7,10 @@ camelCase with `includedData` datasets and no RDT (sp-api.md §0, §2, §9).
 from __future__ import annotations
 
 import copy
+import heapq
 import re
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from integrations.sandbox.http import Request, Response, empty_response, json_response
@@ -85,44 +87,45 @@ def shipping_address(order: Order, now: datetime, *, pii: bool) -> dict[str, Any
     return view
 
 
-def select_orders(seller: Seller, f: dict[str, Any]) -> list[Order]:
-    """Orders matching a search, oldest first by the searched date, then by id (stable paging)."""
+def _matches(order: Order, f: dict[str, Any]) -> bool:
+    d = order.data
+    return not (
+        (f.get("marketplaces") and d.get("MarketplaceId") not in f["marketplaces"])
+        or (f.get("statuses") and d["OrderStatus"] not in f["statuses"])
+        or (f.get("channels") and d.get("FulfillmentChannel") not in f["channels"])
+        or (f.get("payments") and d.get("PaymentMethod") not in f["payments"])
+        or (f.get("order_ids") and order.id not in f["order_ids"])
+        or (f.get("buyer_email") and (d.get("BuyerInfo") or {}).get("BuyerEmail") != f["buyer_email"])
+        or (f.get("seller_order_id") and d.get("SellerOrderId") != f["seller_order_id"])
+        or (f.get("supply_source")
+            and (d.get("FulfillmentInstruction") or {}).get("FulfillmentSupplySourceId") != f["supply_source"])
+        or (f.get("is_ispu") is not None and bool(d.get("IsISPU")) != f["is_ispu"])
+        or (f.get("easy_ship") and d.get("EasyShipShipmentStatus") not in f["easy_ship"])
+        or (f.get("einvoice") and d.get("ElectronicInvoiceStatus") not in f["einvoice"])
+        or not _delivery_dates_match(d, f.get("delivery") or {})
+    )
+
+
+def search_page(seller: Seller, f: dict[str, Any], key: list[str] | None,
+                size: int) -> tuple[list[Order], list[str] | None]:
+    """One page of a search, oldest first by the searched date, then by id.
+
+    Keyset paging: the page starts after the last (date, id) already returned, so an order that
+    changes while a client pages moves past the frozen upper bound instead of shifting the pages.
+    Returns the page and the key to continue from (None on the last page)."""
     after, before = parse_iso(f["after"]), parse_iso(f["before"])
     created = f["by"] == "created"
-    found = []
+    last = (parse_iso(key[0]), key[1]) if key else None
+    candidates = []
     for order in seller.orders.values():
         when = order.purchase_date if created else order.last_update
-        if not after <= when <= before:
-            continue
-        d = order.data
-        if f.get("marketplaces") and d.get("MarketplaceId") not in f["marketplaces"]:
-            continue
-        if f.get("statuses") and d["OrderStatus"] not in f["statuses"]:
-            continue
-        if f.get("channels") and d.get("FulfillmentChannel") not in f["channels"]:
-            continue
-        if f.get("payments") and d.get("PaymentMethod") not in f["payments"]:
-            continue
-        if f.get("order_ids") and order.id not in f["order_ids"]:
-            continue
-        if f.get("buyer_email") and (d.get("BuyerInfo") or {}).get("BuyerEmail") != f["buyer_email"]:
-            continue
-        if f.get("seller_order_id") and d.get("SellerOrderId") != f["seller_order_id"]:
-            continue
-        if f.get("supply_source") and \
-                (d.get("FulfillmentInstruction") or {}).get("FulfillmentSupplySourceId") != f["supply_source"]:
-            continue
-        if f.get("is_ispu") is not None and bool(d.get("IsISPU")) != f["is_ispu"]:
-            continue
-        if f.get("easy_ship") and d.get("EasyShipShipmentStatus") not in f["easy_ship"]:
-            continue
-        if f.get("einvoice") and d.get("ElectronicInvoiceStatus") not in f["einvoice"]:
-            continue
-        if not _delivery_dates_match(d, f.get("delivery") or {}):
-            continue
-        found.append((when, order.id, order))
-    found.sort(key=lambda row: (row[0], row[1]))
-    return [row[2] for row in found]
+        if after <= when <= before and (last is None or (when, order.id) > last) and _matches(order, f):
+            candidates.append((when, order.id, order))
+    rows = heapq.nsmallest(size + 1, candidates, key=itemgetter(0, 1))
+    page = [row[2] for row in rows[:size]]
+    if len(rows) <= size:
+        return page, None
+    return page, [iso(rows[size - 1][0]), rows[size - 1][1]]
 
 
 def _delivery_dates_match(data: dict[str, Any], bounds: dict[str, str]) -> bool:
@@ -134,19 +137,6 @@ def _delivery_dates_match(data: dict[str, Any], bounds: dict[str, str]) -> bool:
         if (name.endswith("Before") and when > limit) or (name.endswith("After") and when < limit):
             return False
     return True
-
-
-def page_after(orders: list[Order], key: list[str] | None, by: str, size: int) -> tuple[list[Order], list[str] | None]:
-    """Keyset paging: everything after the last (date, id) already returned. An order that changes
-    while a client pages moves past the frozen upper bound instead of shifting the pages."""
-    if key:
-        last = (parse_iso(key[0]), key[1])
-        orders = [o for o in orders if ((o.purchase_date if by == "created" else o.last_update), o.id) > last]
-    page = orders[:size]
-    if len(orders) <= size:
-        return page, None
-    tail = page[-1]
-    return page, [iso(tail.purchase_date if by == "created" else tail.last_update), tail.id]
 
 
 def _date_arg(request: Request, name: str) -> datetime | None:
@@ -179,16 +169,16 @@ def _time_window(sb: AmazonSandbox, request: Request, names: tuple[str, str, str
             updated_before_n
     else:
         raise invalid_input(f"Either {created_after_n} or {updated_after_n} is required")
-    limit = sb.state.clock.search_upper_bound()
-    if after > sb.state.clock.now():
+    clock = sb.state.clock
+    if after > clock.now():
         raise invalid_input(f"{after_name} cannot be in the future")
     if given is not None:
-        if given > limit:
-            raise invalid_input(f"{before_name} must be at least {sb.state.clock.lag_seconds:g} seconds before "
+        if given > clock.latest_allowed_before():
+            raise invalid_input(f"{before_name} must be at least {clock.lag_seconds:g} seconds before "
                                 f"the time of the request")
         if given < after:
             raise invalid_input(f"{before_name} must be equal to or after the {by} after date")
-    return {"by": by, "after": iso(after), "before": iso(given if given is not None else limit)}
+    return {"by": by, "after": iso(after), "before": iso(given if given is not None else clock.search_upper_bound())}
 
 
 def _enum_list(request: Request, name: str, allowed: tuple[str, ...] | frozenset[str]) -> list[str]:
@@ -239,7 +229,7 @@ def get_orders(sb: AmazonSandbox, request: Request, ctx: CallContext) -> Respons
     else:
         filters, key, default_size = _v0_filters(sb, request), None, 100
     size = int_arg(request, "MaxResultsPerPage", default_size, 1, 100)
-    orders, next_key = page_after(select_orders(ctx.seller, filters), key, filters["by"], size)
+    orders, next_key = search_page(ctx.seller, filters, key, size)
     elements = ctx.data_elements("GET", "/orders/v0/orders") or set()
     now = sb.state.clock.now()
     payload: dict[str, Any] = {"Orders": [v0_order(o, now, elements) for o in orders]}
@@ -508,6 +498,8 @@ def v2026_item(order: Order, item: dict[str, Any], included: set[str]) -> dict[s
         unit = float(price["Amount"]) / quantity
         product["price"] = {"unitPrice": {"amount": format_amount(price["CurrencyCode"], unit),
                                           "currencyCode": price["CurrencyCode"]}}
+        if item.get("PriceDesignation") == "BusinessPrice":         # v0 BusinessPrice, v2026 BUSINESS_PRICE
+            product["price"]["priceDesignation"] = "BUSINESS_PRICE"
     view: dict[str, Any] = {"orderItemId": item["OrderItemId"], "quantityOrdered": quantity,
                             "product": {k: v for k, v in product.items() if v is not None}}
     if item.get("IsTransparency"):
@@ -652,7 +644,7 @@ def search_orders(sb: AmazonSandbox, request: Request, ctx: CallContext) -> Resp
                         "statuses": [v0 for v0, v2 in V2026_STATUS.items() if v2 in statuses],
                         "channels": [FULFILLED_BY[f] for f in fulfilled_by]})
         key, issued = None, iso(sb.state.clock.now())
-    orders, next_key = page_after(select_orders(ctx.seller, filters), key, filters["by"], size)
+    orders, next_key = search_page(ctx.seller, filters, key, size)
     now = sb.state.clock.now()
     body: dict[str, Any] = {"orders": [v2026_order(sb, o, included, now) for o in orders]}
     if next_key:

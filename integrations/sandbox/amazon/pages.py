@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from integrations.sandbox.http import escape
 
+from .common import iso
 from .state import SandboxState, Seller
 
 NEW_SELLER = "__new__"
@@ -87,19 +88,26 @@ def _table(headers: Iterable[str], rows: list[list[Any]], empty: str = "none") -
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _source_label(seller: Seller, source_id: str) -> str:
+    source = seller.supply_sources.get(source_id)
+    if source is None:
+        return escape(source_id)
+    return f'<span title="{escape(source_id)}">{escape(source["supplySourceCode"])}</span>'
+
+
 def _seller_section(seller: Seller) -> str:
     sources = _table(("code", "alias", "status", "id", "city"), [
         [escape(s["supplySourceCode"]), escape(s["alias"]), escape(s["status"]), f'<code>{escape(s["supplySourceId"])}</code>',
          escape((s.get("address") or {}).get("city", ""))] for s in seller.supply_sources.values()])
     listings = _table(("SKU", "title", "quantity", "updated"), [
-        [f"<code>{escape(l.sku)}</code>", escape(l.item_name), str(l.quantity), escape(l.updated.isoformat())]
+        [f"<code>{escape(l.sku)}</code>", escape(l.item_name), str(l.quantity), escape(iso(l.updated))]
         for l in seller.listings.values()])
     orders = _table(("order", "status", "channel", "purchased", "updated", "items (shipped/ordered)", "supply source"), [
         [f"<code>{escape(o.id)}</code>", escape(o.status), escape(o.data.get("FulfillmentChannel", "")),
          escape(o.data["PurchaseDate"]), escape(o.data["LastUpdateDate"]),
          "<br>".join(f'{escape(i.get("SellerSKU", ""))} {i.get("QuantityShipped", 0)}/{i["QuantityOrdered"]}'
                      for i in o.items),
-         escape((o.data.get("FulfillmentInstruction") or {}).get("FulfillmentSupplySourceId", ""))]
+         _source_label(seller, (o.data.get("FulfillmentInstruction") or {}).get("FulfillmentSupplySourceId", ""))]
         for o in sorted(seller.orders.values(), key=lambda o: o.data["LastUpdateDate"], reverse=True)[:200]])
     confirmations = _table(("order", "package", "carrier", "tracking", "ship date", "items", "at"), [
         [f"<code>{escape(c['amazon_order_id'])}</code>", escape(c["package_reference_id"]),

@@ -263,6 +263,8 @@ def update_order(state: SandboxState, seller: Seller, order: Order, spec: dict[s
     for key, value in spec.items():
         if key in ORDER_FIELDS:
             order.data[key] = _normalise_date(value, key) if key in DATE_FIELDS else value
+    if spec.get("items") and "OrderStatus" not in spec and order.status in ("Unshipped", "PartiallyShipped", "Shipped"):
+        order.data["OrderStatus"] = derive_status(order.items)       # shipped quantities changed the status
     if spec.get("FulfillmentSupplySourceId"):
         order.data["FulfillmentInstruction"] = {"FulfillmentSupplySourceId": spec["FulfillmentSupplySourceId"]}
     if "DeliveryPreferences" in spec:

@@ -8,6 +8,7 @@ import random
 import secrets
 import string
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -15,6 +16,12 @@ from .common import DEFAULT_MARKETPLACE_ID, Clock, parse_iso
 
 ACCESS_TOKEN_SECONDS = 3600          # LWA access tokens and RDTs (sp-api.md §6, §9)
 AUTH_CODE_SECONDS = 300              # spapi_oauth_code "expires in 5 minutes" (sp-api.md §6)
+
+
+@lru_cache(maxsize=200_000)
+def _stamp(value: str) -> datetime:
+    """Order searches compare these dates for every order on every page: parse each string once."""
+    return parse_iso(value)
 
 
 @dataclass
@@ -45,11 +52,11 @@ class Order:
 
     @property
     def purchase_date(self) -> datetime:
-        return parse_iso(self.data["PurchaseDate"])
+        return _stamp(self.data["PurchaseDate"])
 
     @property
     def last_update(self) -> datetime:
-        return parse_iso(self.data["LastUpdateDate"])
+        return _stamp(self.data["LastUpdateDate"])
 
     @property
     def status(self) -> str:
@@ -159,7 +166,7 @@ class Settings:
 
     order_items_page_size: int = 100        # Amazon does not document getOrderItems' page size
     supply_sources_max_page_size: int = 50  # nor getSupplySources' largest pageSize
-    feed_step_seconds: float = 1.0          # IN_QUEUE -> IN_PROGRESS -> DONE this often, or per poll
+    feed_step_seconds: float = 2.0          # IN_QUEUE -> IN_PROGRESS -> DONE this often, or per poll
     gzip_feed_reports: bool = True          # result documents come back with compressionAlgorithm GZIP
 
     def as_dict(self) -> dict[str, Any]:

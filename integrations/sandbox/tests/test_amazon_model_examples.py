@@ -116,8 +116,12 @@ class Replay:
         for alias in order.get("orderAliases", []):
             if alias["aliasType"] == "SELLER_ORDER_ID":
                 spec["SellerOrderId"] = alias["aliasId"]
-        if order.get("buyer"):
-            spec["BuyerInfo"] = {"BuyerName": order["buyer"].get("buyerName"), "BuyerEmail": order["buyer"].get("buyerEmail")}
+        buyer = order.get("buyer") or {}
+        if buyer:
+            spec["BuyerInfo"] = {k: buyer[v] for k, v in (("BuyerName", "buyerName"), ("BuyerEmail", "buyerEmail"),
+                                                          ("PurchaseOrderNumber", "buyerPurchaseOrderNumber")) if v in buyer}
+        if buyer.get("buyerCompanyName"):
+            spec["BuyerCompanyName"] = buyer["buyerCompanyName"]
         address = (order.get("recipient") or {}).get("deliveryAddress")
         if address:
             pascal = {"name": "Name", "companyName": "CompanyName", "addressLine1": "AddressLine1",
@@ -136,6 +140,8 @@ class Replay:
             row = {"OrderItemId": item["orderItemId"], "QuantityOrdered": item["quantityOrdered"],
                    "ASIN": product.get("asin"), "Title": product.get("title"), "SellerSKU": product.get("sellerSku"),
                    "QuantityShipped": (item.get("fulfillment") or {}).get("quantityFulfilled", 0)}
+            if (product.get("price") or {}).get("priceDesignation") == "BUSINESS_PRICE":
+                row["PriceDesignation"] = "BusinessPrice"
             unit = (product.get("price") or {}).get("unitPrice")
             if unit:
                 row["ItemPrice"] = {"CurrencyCode": unit["currencyCode"],
@@ -162,8 +168,15 @@ def compare_2026(ours: dict[str, Any], amazons: dict[str, Any]) -> None:
             same(ours["fulfillment"][key], amazons["fulfillment"][key], f"fulfillment/{key}")
     address = (amazons.get("recipient") or {}).get("deliveryAddress")
     if address:
-        same(ours["recipient"]["deliveryAddress"], {k: v for k, v in address.items() if v and k != "extendedFields"},
-             "recipient")
+        wanted = {k: v for k, v in address.items() if v and k != "extendedFields"}
+        fulfillment = amazons.get("fulfillment") or {}
+        latest = (fulfillment.get("deliverByWindow") or {}).get("latestDateTime")
+        # CustomerAddress.phone is suppressed for FBA orders and for shipped FBM orders once the latest
+        # delivery date has passed, which it has for these 2024 examples.
+        if fulfillment.get("fulfilledBy") == "AMAZON" or (fulfillment.get("fulfillmentStatus") == "SHIPPED" and latest):
+            assert "phone" not in ours["recipient"]["deliveryAddress"]
+            wanted.pop("phone", None)
+        same(ours["recipient"]["deliveryAddress"], wanted, "recipient")
     if (amazons.get("proceeds") or {}).get("grandTotal"):
         same(ours["proceeds"]["grandTotal"], amazons["proceeds"]["grandTotal"], "proceeds")
     assert len(ours["orderItems"]) == len(amazons["orderItems"])
