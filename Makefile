@@ -6,7 +6,6 @@ VPY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/hub
-export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test bench install services-check browser migrate demo clean
 
@@ -34,15 +33,13 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 services-check: install
-	@DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" REDIS_URL="$${REDIS_URL:-$(REDIS_URL_TEST)}" $(VPY) scripts/check_services.py
+	@DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" $(VPY) scripts/check_services.py
 
 test: install browser services-check
-	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" REDIS_URL="$${REDIS_URL:-$(REDIS_URL_TEST)}" \
-	  $(VPY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" $(VPY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
 bench: install services-check
-	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" REDIS_URL="$${REDIS_URL:-$(REDIS_URL_TEST)}" \
-	  $(VPY) -m pytest bench -q -s $(PYTEST_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" $(VPY) -m pytest bench -q -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf var/ $(VENV)

@@ -221,6 +221,8 @@ AMAZON_LWA_APP_ID = env.str("AMAZON_LWA_APP_ID", default="")
 AMAZON_LWA_CLIENT_SECRET = env.str("AMAZON_LWA_CLIENT_SECRET", default="")
 AMAZON_APPLICATION_ID = env.str("AMAZON_APPLICATION_ID", default="")
 AMAZON_APP_IS_DRAFT = env.bool("AMAZON_APP_IS_DRAFT", default=False)
+# How long to wait between getFeed polls while a listings feed is processed.
+AMAZON_FEED_POLL_SECONDS = env.float("AMAZON_FEED_POLL_SECONDS", default=15.0)
 ETSY_API_BASE_URL = env.str("ETSY_API_BASE_URL", default="https://api.etsy.com")
 ETSY_OAUTH_CONNECT_URL = env.str("ETSY_OAUTH_CONNECT_URL", default="https://www.etsy.com/oauth/connect")
 ETSY_TOKEN_URL = env.str("ETSY_TOKEN_URL", default="https://api.etsy.com/v3/public/oauth/token")

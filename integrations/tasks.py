@@ -63,11 +63,11 @@ def orders_import_task(self, integration_id: int, since: str | None = None, unti
                               "from where it stopped on the next run. Nothing is lost.")
             if exc.daily:
                 return None
-            raise self.retry(countdown=min(max(exc.retry_after or 60, 5), 900))
+            raise self.retry(countdown=min(max(exc.retry_after or 60, 5), 900)) from exc
         except ProviderError as exc:
             log_entry(integration=integration, level=ERROR, event="orders_import.unavailable",
                       message=f"Could not read orders from the marketplace: {exc.message}. Retrying shortly.")
-            raise self.retry(countdown=120)
+            raise self.retry(countdown=120) from exc
     return {"created": len(result.created), "failed": len(result.failed), "cancelled": len(result.cancelled)}
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 CHECKS = [
     ("PostgreSQL", os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub"), 5432,
      "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start   (or set DATABASE_URL)"),
-    ("Redis", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"), 6379,
+    ("Redis", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), 6379,
      "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no   (or set REDIS_URL)"),
 ]
 

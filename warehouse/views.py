@@ -39,11 +39,11 @@ def scoped(view):
         try:
             scope = Scope.for_user(request.user)
         except NotFound:
-            raise PermissionDenied("This login belongs to no warehouse operator.")
+            raise PermissionDenied("This login belongs to no warehouse operator.") from None
         try:
             return view(request, scope, *args, **kwargs)
         except NotFound as exc:
-            raise Http404(exc.message)
+            raise Http404(exc.message) from exc
 
     return wrapper
 

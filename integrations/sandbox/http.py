@@ -120,7 +120,7 @@ class Router:
             if len(parts) != len(segments):
                 continue
             params: dict[str, str] = {}
-            for part, seg in zip(parts, segments):
+            for part, seg in zip(parts, segments, strict=False):
                 if part.startswith("{") and part.endswith("}"):
                     if seg == "":
                         break

@@ -113,7 +113,7 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
         credentials = provider.complete_authorization(params=params, redirect_uri=redirect_uri,
                                                       code_verifier=state.code_verifier)
     except ProviderError as exc:
-        raise IntegrationError(f"The marketplace did not complete the connection: {exc.message}. Nothing was saved.")
+        raise IntegrationError(f"The marketplace did not complete the connection: {exc.message}. Nothing was saved.") from exc
     with transaction.atomic():
         integration = Integration.objects.select_for_update().get(pk=integration.pk)
         integration.refresh_token = credentials.refresh_token
@@ -296,7 +296,7 @@ def integration_test_connection(*, integration: Integration) -> str:
     try:
         return provider.test_connection(conn=connection_for(integration, provider))
     except ProviderError as exc:
-        raise IntegrationError(f"Connection test failed: {exc.message}")
+        raise IntegrationError(f"Connection test failed: {exc.message}") from exc
 
 
 def amazon_marketplace_choices() -> list[tuple[str, str]]:

@@ -131,3 +131,34 @@ def test_inventory_feed_reports_rejected_skus(amazon, amazon_seller, amazon_inte
     assert [sku for sku, _ in result.rejected] == ["EXTRA-0"]      # no listing for it on Amazon
     assert "EXTRA-0" in ConnectionLogEntry.objects.get(level="ERROR").message
     assert not InventoryPush.objects.filter(sku="EXTRA-0").exists()
+
+
+def test_the_feed_document_holds_exactly_the_changed_skus(amazon, amazon_seller, amazon_integration, customer,
+                                                          warehouse, products):
+    from tests.factories import ProductFactory, StockLevelFactory
+    from warehouse.models import StockLevel
+
+    sp = amazon_seller["selling_partner_id"]
+    for code in products:
+        amazon.post(f"sellers/{sp}/listings", {"sku": code, "quantity": 0})
+    codes = [f"FEED-{n}" for n in range(8)]
+    for n, code in enumerate(codes):
+        StockLevelFactory(product=ProductFactory(customer=customer, code=code), warehouse=warehouse, on_hand=n + 1)
+        amazon.post(f"sellers/{sp}/listings", {"sku": code, "quantity": 0})
+    amazon_integration.inventory_warehouses.set([warehouse])
+    inventory_push(integration=amazon_integration)                      # first push: everything
+
+    changed = codes[:6]
+    StockLevel.objects.filter(product__code__in=changed).update(on_hand=77)
+    def uploads():      # the feed documents PUT to the presigned URL
+        return [c for c in amazon.calls("/_s3/feeds/") if c["method"] == "PUT"]
+
+    before = len(uploads())
+    result = inventory_push(integration=amazon_integration)
+    new_uploads = uploads()[before:]
+    assert len(new_uploads) == 1 and result.reference                  # one JSON_LISTINGS_FEED for the sync
+    messages = new_uploads[0]["body"]["messages"]
+    assert sorted(m["sku"] for m in messages) == sorted(changed)        # exactly the changed SKUs
+    assert {m["patches"][0]["value"][0]["quantity"] for m in messages} == {77}
+    listings = amazon.get(f"sellers/{sp}")["listings"]
+    assert [listings[c]["quantity"] for c in codes] == [77] * 6 + [7, 8]

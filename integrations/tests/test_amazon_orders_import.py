@@ -14,7 +14,7 @@ from tests.factories import CustomerFactory, ProductFactory, TenantFactory, Ware
 from warehouse.models import OutboundOrder
 from warehouse.services import outbound_order_mark_picked
 
-from .conftest import AU, iso
+from .conftest import AU
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_poll_creates_outbound_order_with_address_lines_and_dates(amazon, amazon
     outbound = OutboundOrder.objects.get(reference=order["AmazonOrderId"])
     assert outbound.warehouse == warehouse and outbound.source == "amazon"
     assert outbound.shipping_method == "AusPost Express"
-    assert sorted((l.product.code, l.quantity) for l in outbound.lines.all()) == [("MUG-01", 2), ("TEE-02", 1)]
+    assert sorted((line.product.code, line.quantity) for line in outbound.lines.all()) == [("MUG-01", 2), ("TEE-02", 1)]
     address = outbound.delivery_address
     assert address.source == "amazon"
     # The buyer's street and name come only with a restricted data token: their presence proves the RDT path.

@@ -47,7 +47,7 @@ def test_paid_receipts_become_outbound_orders_with_local_dates(etsy, etsy_shop, 
     outbound = OutboundOrder.objects.get()
     assert outbound.source == "etsy" and outbound.warehouse == warehouse
     assert outbound.required_collection_date == dt.date(2026, 5, 2)
-    assert sorted((l.product.code, l.quantity) for l in outbound.lines.all()) == [("MUG-01", 2), ("TEE-02", 1)]
+    assert sorted((line.product.code, line.quantity) for line in outbound.lines.all()) == [("MUG-01", 2), ("TEE-02", 1)]
     assert outbound.delivery_address.street_address == r["first_line"]
     assert outbound.delivery_address.source == "etsy"
 

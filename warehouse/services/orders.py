@@ -264,7 +264,7 @@ def consignment_create(
     contents = _package_lines(order, packages)
     consignment = Consignment.objects.create(tenant_id=order.tenant_id, order=order, carrier=carrier.strip(),
                                              service=service.strip(), delivery_run_date=delivery_run_date)
-    for spec, lines in zip(packages, contents):
+    for spec, lines in zip(packages, contents, strict=False):
         package = Package.objects.create(consignment=consignment, tracking_number=spec.tracking_number.strip())
         PackageLine.objects.bulk_create(PackageLine(package=package, order_line=line, quantity=qty)
                                         for line, qty in lines)

@@ -33,4 +33,4 @@ class Command(BaseCommand):
             pass
         except SystemExit as exc:
             if exc.code not in (0, None):
-                raise CommandError(f"{marketplace} sandbox stopped with status {exc.code}")
+                raise CommandError(f"{marketplace} sandbox stopped with status {exc.code}") from exc

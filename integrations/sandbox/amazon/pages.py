@@ -100,8 +100,8 @@ def _seller_section(seller: Seller) -> str:
         [escape(s["supplySourceCode"]), escape(s["alias"]), escape(s["status"]), f'<code>{escape(s["supplySourceId"])}</code>',
          escape((s.get("address") or {}).get("city", ""))] for s in seller.supply_sources.values()])
     listings = _table(("SKU", "title", "quantity", "updated"), [
-        [f"<code>{escape(l.sku)}</code>", escape(l.item_name), str(l.quantity), escape(iso(l.updated))]
-        for l in seller.listings.values()])
+        [f"<code>{escape(listing.sku)}</code>", escape(listing.item_name), str(listing.quantity), escape(iso(listing.updated))]
+        for listing in seller.listings.values()])
     orders = _table(("order", "status", "channel", "purchased", "updated", "items (shipped/ordered)", "supply source"), [
         [f"<code>{escape(o.id)}</code>", escape(o.status), escape(o.data.get("FulfillmentChannel", "")),
          escape(o.data["PurchaseDate"]), escape(o.data["LastUpdateDate"]),

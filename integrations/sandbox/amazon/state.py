@@ -320,4 +320,4 @@ def path_matches(template: str, path: str) -> bool:
     got = path.strip("/").split("/")
     if len(want) != len(got):
         return False
-    return all((w.startswith("{") and w.endswith("}") and g) or w == g for w, g in zip(want, got))
+    return all((w.startswith("{") and w.endswith("}") and g) or w == g for w, g in zip(want, got, strict=False))

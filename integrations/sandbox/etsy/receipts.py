@@ -70,7 +70,7 @@ def build_receipt(store: Store, shop: Shop, data: dict[str, Any], *, now: int) -
         raise bad("A receipt needs a non-empty transactions array")
     created = _timestamp(data.get("created_timestamp", now), "created_timestamp")
     buyer = BUYERS[next(store.buyer_seq) % len(BUYERS)]
-    defaults = dict(zip(ADDRESS_FIELDS, (*buyer, "US")))
+    defaults = dict(zip(ADDRESS_FIELDS, (*buyer, "US"), strict=False))
     address = {key: parse_str(data.get(key, defaults[key]), key) for key in ADDRESS_FIELDS}
     is_pickup = parse_bool(data.get("is_pickup", False), "is_pickup")
     if is_pickup:

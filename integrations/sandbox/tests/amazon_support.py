@@ -1,6 +1,6 @@
 """Test helpers for the Amazon sandbox: python-amazon-sp-api clients pointed at it exactly as
 reference/sp-api.md §1.1 says, a recorder of every raw response they get, and validation of those
-bodies against Amazon's own OpenAPI models (shared/spapi-models)."""
+bodies against Amazon's own OpenAPI models (spapi_models/, copied from shared/spapi-models)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ AU = "A39IBJ37TRP1C6"
 US = "ATVPDKIKX0DER"
 ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 REPO = Path(__file__).resolve().parents[3]
-MODELS = Path(os.environ.get("SPAPI_MODELS_DIR", REPO.parent / "shared" / "spapi-models"))
+MODELS = Path(os.environ.get("SPAPI_MODELS_DIR", Path(__file__).resolve().parent / "spapi_models"))
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 C = TypeVar("C", bound=Client)

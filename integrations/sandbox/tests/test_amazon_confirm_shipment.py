@@ -8,18 +8,7 @@ import copy
 import pytest
 from sp_api.base.exceptions import SellingApiBadRequestException, SellingApiNotFoundException
 
-from .amazon_support import AU, US, assert_valid, iso_ago, model_accepts, seller_with_token, spapi_kit
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
-
-
-@pytest.fixture
-def seller(kit):
-    return seller_with_token(kit.sandbox)
+from .amazon_support import AU, US, assert_valid, iso_ago, model_accepts
 
 
 def package(*lines: tuple[str, int], reference: str = "PKG-1", tracking: str = "AP0001234") -> dict:

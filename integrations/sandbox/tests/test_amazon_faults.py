@@ -11,18 +11,7 @@ from sp_api.base.exceptions import (
 )
 from sp_api.util import throttle_retry
 
-from .amazon_support import AU, assert_valid, iso_ago, seller_with_token, spapi_kit
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
-
-
-@pytest.fixture
-def seller(kit):
-    return seller_with_token(kit.sandbox)
+from .amazon_support import AU, assert_valid, iso_ago
 
 
 def test_a_share_of_calls_fail_with_500_or_503_in_amazons_error_shape(kit, seller):

@@ -13,20 +13,9 @@ from sp_api.base.exceptions import (
     SellingApiBadRequestException, SellingApiForbiddenException, SellingApiRequestThrottledException,
 )
 
-from .amazon_support import AU, assert_valid, seller_with_token, spapi_kit
+from .amazon_support import AU, assert_valid, seller_with_token
 
 JSON_CT = "application/json; charset=UTF-8"
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
-
-
-@pytest.fixture
-def seller(kit):
-    return seller_with_token(kit.sandbox)
 
 
 def availability(quantity) -> dict:

@@ -13,15 +13,9 @@ from sp_api.base.exceptions import SellingApiForbiddenException, SellingApiNotFo
 
 from integrations.sandbox.amazon.pages import NEW_SELLER
 
-from .amazon_support import AU, assert_valid, iso_ago, seller_with_token, spapi_kit
+from .amazon_support import AU, assert_valid, iso_ago, seller_with_token
 
 REDIRECT = "http://127.0.0.1:8000/integrations/amazon/callback/"
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
 
 
 def token_request(sandbox, **form) -> httpx.Response:

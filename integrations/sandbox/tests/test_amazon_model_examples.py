@@ -56,7 +56,7 @@ def same(ours: Any, amazons: Any, where: str = "") -> None:
             same(ours[key], value, f"{where}/{key}")
     elif isinstance(amazons, list) and amazons and isinstance(amazons[0], dict):
         assert len(ours) == len(amazons), where
-        for index, (mine, theirs) in enumerate(zip(ours, amazons)):
+        for index, (mine, theirs) in enumerate(zip(ours, amazons, strict=False)):
             same(mine, theirs, f"{where}[{index}]")
     elif where.rsplit("/", 1)[-1] in DATE_KEYS:
         assert parse_iso(ours).replace(microsecond=0) == parse_iso(amazons).replace(microsecond=0), where
@@ -180,7 +180,7 @@ def compare_2026(ours: dict[str, Any], amazons: dict[str, Any]) -> None:
     if (amazons.get("proceeds") or {}).get("grandTotal"):
         same(ours["proceeds"]["grandTotal"], amazons["proceeds"]["grandTotal"], "proceeds")
     assert len(ours["orderItems"]) == len(amazons["orderItems"])
-    for mine, theirs in zip(ours["orderItems"], amazons["orderItems"]):
+    for mine, theirs in zip(ours["orderItems"], amazons["orderItems"], strict=False):
         same(mine, {k: theirs[k] for k in ("orderItemId", "quantityOrdered")})
         same(mine["product"], {k: theirs["product"][k] for k in ("asin", "title", "sellerSku", "price")
                                if k in theirs["product"]})

@@ -9,21 +9,10 @@ import pytest
 from sp_api.auth import access_token_client
 from sp_api.base.exceptions import SellingApiBadRequestException, SellingApiNotFoundException
 
-from .amazon_support import AU, assert_valid, iso_ago, seller_with_token, spapi_kit
+from .amazon_support import AU, assert_valid, iso_ago
 
 EVERYTHING = ["BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES",
               "TAX", "PAYMENT", "FULFILLMENT_ORDERS"]
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
-
-
-@pytest.fixture
-def seller(kit):
-    return seller_with_token(kit.sandbox)
 
 
 def shipped_in_part(kit, seller_id: str, refresh: str) -> dict:

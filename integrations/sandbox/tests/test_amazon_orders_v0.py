@@ -10,24 +10,13 @@ from sp_api.base.exceptions import (
 )
 from sp_api.util import load_all_pages
 
-from .amazon_support import AU, ORDER_ID, US, assert_valid, iso_ago, seller_with_token, spapi_kit
+from .amazon_support import AU, ORDER_ID, US, assert_valid, iso_ago
 
 PII_ADDRESS = {"Name": "Olivia Test", "AddressLine1": "1 George Street", "AddressLine2": "Unit 5",
                "City": "SYDNEY", "StateOrRegion": "NSW", "PostalCode": "2000", "CountryCode": "AU",
                "Phone": "+61 400 000 001", "AddressType": "Residential"}
 REDACTED_ADDRESS = {"City": "SYDNEY", "StateOrRegion": "NSW", "PostalCode": "2000", "CountryCode": "AU"}
 BUYER = {"BuyerEmail": "olivia@marketplace.amazon.com.au", "BuyerName": "Olivia Test"}
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
-
-
-@pytest.fixture
-def seller(kit):
-    return seller_with_token(kit.sandbox)
 
 
 def test_next_token_pages_through_1000_orders(kit, seller):

@@ -10,16 +10,10 @@ from sp_api.base.exceptions import SellingApiRequestThrottledException
 
 from integrations.sandbox.amazon.ratelimit import DEFAULT_PLANS
 
-from .amazon_support import AU, assert_valid, model, seller_with_token, spapi_kit
+from .amazon_support import AU, assert_valid, model, seller_with_token
 
 QUOTA_EXCEEDED = {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource.",
                               "details": ""}]}
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
 
 
 def access_token(sandbox, refresh: str) -> str:

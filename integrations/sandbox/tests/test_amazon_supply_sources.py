@@ -6,13 +6,7 @@ import pytest
 from sp_api.base.exceptions import SellingApiBadRequestException, SellingApiNotFoundException
 from sp_api.util import load_all_pages
 
-from .amazon_support import assert_valid, seller_with_token, spapi_kit
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
+from .amazon_support import assert_valid, seller_with_token
 
 
 def test_get_supply_sources_pages_with_next_page_token_and_hides_status(kit):
@@ -29,7 +23,7 @@ def test_get_supply_sources_pages_with_next_page_token_and_hides_status(kit):
         return api.get_supply_sources(**kwargs)
 
     seen, sizes = [], []
-    for page in pages(pageSize=10):
+    for _page in pages(pageSize=10):
         body = kit.recorder.last("/supplySources").body
         assert_valid("supplySources_2020-07-01", "GetSupplySourcesResponse", body)     # strict: no status in the list
         assert all(set(s) == {"supplySourceId", "supplySourceCode", "alias", "address"} for s in body["supplySources"])

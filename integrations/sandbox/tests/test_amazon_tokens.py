@@ -7,15 +7,9 @@ from sp_api.base.exceptions import (
     SellingApiBadRequestException, SellingApiForbiddenException, SellingApiNotFoundException,
 )
 
-from .amazon_support import assert_valid, seller_with_token, spapi_kit
+from .amazon_support import assert_valid, seller_with_token
 
 ADDRESS = {"method": "GET", "path": "/orders/v0/orders/{orderId}/address"}
-
-
-@pytest.fixture
-def kit(amazon_sandbox):
-    with spapi_kit(amazon_sandbox) as kit:
-        yield kit
 
 
 def test_an_rdt_comes_back_unwrapped_with_an_hour_to_live(kit):

@@ -131,7 +131,7 @@ def test_whole_set_put_changes_only_quantities(etsy_sandbox, shop, mug):
     assert answer.json()["products"] == after["products"]
     assert [(p["sku"], p["offerings"][0]["quantity"]) for p in after["products"]] == [("MUG-BLUE-12", 7),
                                                                                       ("MUG-RED-12", 0)]
-    for old, new in zip(before["products"], after["products"]):
+    for old, new in zip(before["products"], after["products"], strict=False):
         assert new["property_values"] == old["property_values"]
         assert new["offerings"][0]["price"] == old["offerings"][0]["price"]
         # Etsy issues new product and offering ids on every update (issue #523).
