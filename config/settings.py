@@ -175,9 +175,12 @@ ORDERS_POLL_MINUTES = env.float("ORDERS_POLL_MINUTES", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "warehouse.tasks.heartbeat", "schedule": env.float("HEARTBEAT_SECONDS", default=60.0)},
     # Beat tasks only fan out, one task per integration that is due.
-    "orders-import-due": {"task": "integrations.tasks.orders_import_due", "schedule": 60.0},
-    "confirmations-sweep": {"task": "integrations.tasks.confirmations_sweep_task", "schedule": 300.0},
-    "inventory-push-due": {"task": "integrations.tasks.inventory_push_due", "schedule": 300.0},
+    "orders-import-due": {"task": "integrations.tasks.orders_import_due",
+                          "schedule": env.float("ORDERS_IMPORT_TICK_SECONDS", default=60.0)},
+    "confirmations-sweep": {"task": "integrations.tasks.confirmations_sweep_task",
+                            "schedule": env.float("CONFIRMATIONS_SWEEP_SECONDS", default=300.0)},
+    "inventory-push-due": {"task": "integrations.tasks.inventory_push_due",
+                           "schedule": env.float("INVENTORY_TICK_SECONDS", default=300.0)},
     "connection-log-prune": {"task": "integrations.tasks.connection_log_prune", "schedule": 6 * 3600.0},
 }
 
