@@ -52,7 +52,8 @@ class OrderCreationForm(forms.Form):
                 coerce=int, required=False, empty_value=None, label=label,
                 choices=[("", "Default warehouse")] + [(w.id, str(w)) for w in warehouses],
                 disabled=not source.is_active and source.warehouse_id is None)
-        levels = SERVICE_LEVELS if integration.marketplace == "amazon" else ("Standard", "Upgrade")
+        # Etsy: "Standard" unless the buyer paid for an upgrade (next day, second day or expedited).
+        levels = SERVICE_LEVELS if integration.marketplace == "amazon" else ("Standard", "Expedited", "SecondDay", "NextDay")
         for level in levels:
             self.fields[f"ship_{level}"] = forms.CharField(required=False, max_length=100, label=level,
                                                            initial=integration.shipping_method_map.get(level, ""))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
+from unittest import mock
 
-from integrations.models import ConnectionLogEntry, InventoryPush, PackageConfirmation
+import pytest
+from django.utils import timezone
+
+from integrations.models import ConnectionLogEntry, Integration, InventoryPush, PackageConfirmation
 from integrations.services.confirmations import confirmations_sweep
 from integrations.services.inventory import inventory_push
 from integrations.services.orders import orders_import
+from integrations.tasks import connection_log_prune, inventory_push_due
 from warehouse.models import OutboundOrder, StockLevel
 from warehouse.services import PackageSpec, consignment_add_tracking, consignment_create, outbound_order_dispatch
 
@@ -162,3 +167,27 @@ def test_the_feed_document_holds_exactly_the_changed_skus(amazon, amazon_seller,
     assert {m["patches"][0]["value"][0]["quantity"] for m in messages} == {77}
     listings = amazon.get(f"sellers/{sp}")["listings"]
     assert [listings[c]["quantity"] for c in codes] == [77] * 6 + [7, 8]
+
+
+def test_inventory_runs_on_the_chosen_frequency(amazon_integration):
+    Integration.objects.filter(pk=amazon_integration.pk).update(
+        inventory_enabled=True, inventory_frequency_minutes=30, inventory_last_run_at=timezone.now())
+    with mock.patch("integrations.tasks.inventory_push_task.delay") as queued:
+        inventory_push_due()
+        assert queued.call_count == 0                                  # ran just now: not due
+        Integration.objects.filter(pk=amazon_integration.pk).update(
+            inventory_last_run_at=timezone.now() - dt.timedelta(minutes=31))
+        inventory_push_due()
+        queued.assert_called_once_with(amazon_integration.pk)
+        Integration.objects.filter(pk=amazon_integration.pk).update(inventory_enabled=False)
+        queued.reset_mock()
+        inventory_push_due()
+        assert queued.call_count == 0                                  # off by default / turned off
+
+
+def test_connection_log_keeps_seven_days(amazon_integration):
+    old = ConnectionLogEntry.objects.create(integration=amazon_integration, level="INFO", event="x", message="old")
+    ConnectionLogEntry.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=8))
+    recent = ConnectionLogEntry.objects.create(integration=amazon_integration, level="INFO", event="x", message="new")
+    assert connection_log_prune() == 1
+    assert list(ConnectionLogEntry.objects.values_list("pk", flat=True)) == [recent.pk]
