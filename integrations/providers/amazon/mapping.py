@@ -260,25 +260,31 @@ def _is_complete(address: MarketplaceAddress | None) -> bool:
     return address is not None and bool(address.name and address.line1)
 
 
-def line_from_v0(item: Any, problems: _Problems) -> MarketplaceOrderLine | None:
-    """v0 `OrderItem` (§2.3) -> a line; None (with a problem) when it cannot be used at all."""
-    i = _dict(item)
-    line_id = _text(i.get("OrderItemId"))
-    asin = _text(i.get("ASIN"))
+def _line(problems: _Problems, *, line_id: str, asin: str, sku: str, title: str, names: tuple[str, str],
+          ordered: tuple[dict, str], shipped: tuple[dict, str]) -> MarketplaceOrderLine | None:
+    """The checks both Orders API versions share; `names` are the version's id and SKU field names."""
+    id_name, sku_name = names
     if not line_id:
-        problems.add(f"An order item (ASIN {asin or 'unknown'}) has no OrderItemId; check the order in "
+        problems.add(f"An order item (ASIN {asin or 'unknown'}) has no {id_name}; check the order in "
                      "Seller Central.")
         return None
     where = f"Item {line_id}"
-    sku = _text(i.get("SellerSKU"))
     if not sku:
-        problems.add(f"{where} (ASIN {asin or 'unknown'}) has no SellerSKU: give the listing a SKU in Seller "
+        problems.add(f"{where} (ASIN {asin or 'unknown'}) has no {sku_name}: give the listing a SKU in Seller "
                      "Central or match products by ASIN for this integration.")
     return MarketplaceOrderLine(
-        line_id=line_id, sku=sku, alternative_code=asin, title=_text(i.get("Title")),
-        quantity=problems.quantity(i, "QuantityOrdered", where, required=True),
-        quantity_shipped=problems.quantity(i, "QuantityShipped", where, required=False),
+        line_id=line_id, sku=sku, alternative_code=asin, title=title,
+        quantity=problems.quantity(ordered[0], ordered[1], where, required=True),
+        quantity_shipped=problems.quantity(shipped[0], shipped[1], where, required=False),
     )
+
+
+def line_from_v0(item: Any, problems: _Problems) -> MarketplaceOrderLine | None:
+    """v0 `OrderItem` (§2.3) -> a line; None (with a problem) when it cannot be used at all."""
+    i = _dict(item)
+    return _line(problems, line_id=_text(i.get("OrderItemId")), asin=_text(i.get("ASIN")),
+                 sku=_text(i.get("SellerSKU")), title=_text(i.get("Title")), names=("OrderItemId", "SellerSKU"),
+                 ordered=(i, "QuantityOrdered"), shipped=(i, "QuantityShipped"))
 
 
 def order_from_v0(order: Any, items: Sequence[Any] | None, *,
@@ -398,23 +404,10 @@ def address_from_v2026(recipient: Any, buyer: Any) -> MarketplaceAddress | None:
 def line_from_v2026(item: Any, problems: _Problems) -> MarketplaceOrderLine | None:
     i = _dict(item)
     product = _dict(i.get("product"))
-    asin = _text(product.get("asin"))
-    line_id = _text(i.get("orderItemId"))
-    if not line_id:
-        problems.add(f"An order item (ASIN {asin or 'unknown'}) has no orderItemId; check the order in "
-                     "Seller Central.")
-        return None
-    where = f"Item {line_id}"
-    sku = _text(product.get("sellerSku"))
-    if not sku:
-        problems.add(f"{where} (ASIN {asin or 'unknown'}) has no sellerSku: give the listing a SKU in Seller "
-                     "Central or match products by ASIN for this integration.")
-    return MarketplaceOrderLine(
-        line_id=line_id, sku=sku, alternative_code=asin, title=_text(product.get("title")),
-        quantity=problems.quantity(i, "quantityOrdered", where, required=True),
-        quantity_shipped=problems.quantity(_dict(i.get("fulfillment")), "quantityFulfilled", where,
-                                           required=False),
-    )
+    return _line(problems, line_id=_text(i.get("orderItemId")), asin=_text(product.get("asin")),
+                 sku=_text(product.get("sellerSku")), title=_text(product.get("title")),
+                 names=("orderItemId", "sellerSku"), ordered=(i, "quantityOrdered"),
+                 shipped=(_dict(i.get("fulfillment")), "quantityFulfilled"))
 
 
 def order_from_v2026(order: Any) -> MarketplaceOrder:
