@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from .locks import job_lock
 from .models import ConnectionLogEntry, Integration
-from .providers.base import ProviderAuthError, ProviderError, ProviderRateLimited
+from .providers.base import ProviderAuthError, ProviderError, ProviderRateLimited, ProviderRejected
 from .services.confirmations import confirmations_for_order, confirmations_sweep
 from .services.connection import integration_mark_needs_reconnect
 from .services.inventory import inventory_push
@@ -39,7 +39,7 @@ def orders_import_due() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True, bind=True, max_retries=None)
+@shared_task(acks_late=True, bind=True, max_retries=3)
 def orders_import_task(self, integration_id: int, since: str | None = None, until: str | None = None,
                        order_ids: list[str] | None = None) -> dict | None:
     integration = _active(integration_id)
@@ -61,12 +61,19 @@ def orders_import_task(self, integration_id: int, since: str | None = None, unti
             log_entry(integration=integration, level=INFO, event="orders_import.throttled",
                       message=f"The marketplace asked us to slow down ({exc.message}); the import continues "
                               "from where it stopped on the next run. Nothing is lost.")
-            if exc.daily:
+            if exc.daily or self.request.retries >= self.max_retries:
                 return None
             raise self.retry(countdown=min(max(exc.retry_after or 60, 5), 900)) from exc
+        except ProviderRejected as exc:
+            # Asking again will not help; the next scheduled poll starts afresh.
+            log_entry(integration=integration, level=ERROR, event="orders_import.refused",
+                      message=f"The marketplace refused the order search: {exc.message}.")
+            return None
         except ProviderError as exc:
             log_entry(integration=integration, level=ERROR, event="orders_import.unavailable",
                       message=f"Could not read orders from the marketplace: {exc.message}. Retrying shortly.")
+            if self.request.retries >= self.max_retries:
+                return None                   # the next scheduled poll picks up from the same watermark
             raise self.retry(countdown=120) from exc
     return {"created": len(result.created), "failed": len(result.failed), "cancelled": len(result.cancelled)}
 

@@ -24,7 +24,7 @@ from warehouse.services import (
 )
 
 from ..models import ImportedOrder, Integration, PendingImport
-from ..providers.base import MarketplaceOrder, OrderPage, OrderState, ProviderError
+from ..providers.base import MarketplaceOrder, OrderPage, OrderState, ProviderError, ProviderRejected
 from .connection import connection_for, provider_for
 from .log import DEBUG, ERROR, INFO, log_entry
 from .routing import order_route
@@ -34,6 +34,8 @@ from .routing import order_route
 OVERLAP = dt.timedelta(minutes=10)
 FIRST_POLL_LOOKBACK = dt.timedelta(days=3)
 MAX_IDS_PER_REQUEST = 50
+# How long an order that failed to import (unknown SKU, bad data) keeps being retried on each poll.
+PENDING_RETRY_FOR = dt.timedelta(days=7)
 
 
 @dataclass
@@ -74,7 +76,15 @@ def orders_import(
     is_poll = since is None and not order_ids
     if order_ids:
         ids = list(dict.fromkeys(i.strip() for i in order_ids if i.strip()))
-        pages: Iterable[OrderPage] = [OrderPage(orders=tuple(provider.orders_by_id(conn=conn, order_ids=ids)))]
+        try:
+            orders = _orders_by_id(integration=integration, provider=provider, conn=conn, order_ids=ids)
+        except ProviderRejected as exc:            # the single number given is unknown
+            log_entry(integration=integration, level=ERROR, event="orders_import.not_found",
+                      marketplace_order_id=ids[0],
+                      message=f"Order {ids[0]} could not be read from the marketplace: {exc.message}. "
+                              "Check the order number.")
+            orders = []
+        pages: Iterable[OrderPage] = [OrderPage(orders=tuple(orders))]
     else:
         if since is None:
             since = (integration.orders_watermark - OVERLAP if integration.orders_watermark
@@ -103,19 +113,48 @@ def orders_import(
 
 
 def _retry_pending(*, integration, result, provider, conn) -> None:
+    expired = integration.pending_imports.filter(first_failed_at__lt=timezone.now() - PENDING_RETRY_FOR)
+    for pending in expired:
+        log_entry(integration=integration, level=ERROR, event="orders_import.gave_up",
+                  marketplace_order_id=pending.marketplace_order_id,
+                  message=f"Order {pending.marketplace_order_id} still could not be imported after "
+                          f"{PENDING_RETRY_FOR.days} days ({pending.reason}). It is no longer retried; fix the "
+                          "cause and use Import missing orders, or enter it by hand.")
+    expired.delete()
     seen = set(result.created + result.existing + result.failed + result.skipped + result.cancelled)
-    pending = list(integration.pending_imports.exclude(marketplace_order_id__in=seen)
-                   .values_list("marketplace_order_id", flat=True)[:MAX_IDS_PER_REQUEST])
-    if not pending:
+    pending_ids = list(integration.pending_imports.exclude(marketplace_order_id__in=seen)
+                       .order_by("last_tried_at").values_list("marketplace_order_id", flat=True)[:MAX_IDS_PER_REQUEST])
+    if not pending_ids:
         return
     try:
-        orders = provider.orders_by_id(conn=conn, order_ids=pending)
+        orders = _orders_by_id(integration=integration, provider=provider, conn=conn, order_ids=pending_ids)
     except ProviderError as exc:
         log_entry(integration=integration, level=INFO, event="orders_import.retry_deferred",
-                  message=f"Retrying {len(pending)} earlier failed order(s) was put off: {exc.message}")
+                  message=f"Retrying {len(pending_ids)} earlier failed order(s) was put off: {exc.message}")
         return
     for order in orders:
         result.merge(order_import_one(integration=integration, order=order), order.order_id)
+
+
+def _orders_by_id(*, integration, provider, conn, order_ids: list[str]) -> list[MarketplaceOrder]:
+    """All the orders in one batch; if the marketplace refuses the batch (an unknown number), one by one,
+    so one wrong number never hides the others."""
+    try:
+        return provider.orders_by_id(conn=conn, order_ids=order_ids)
+    except ProviderRejected:
+        if len(order_ids) == 1:
+            raise
+    orders = []
+    for order_id in order_ids:
+        try:
+            orders += provider.orders_by_id(conn=conn, order_ids=[order_id])
+        except ProviderRejected as exc:
+            log_entry(integration=integration, level=ERROR, event="orders_import.not_found",
+                      marketplace_order_id=order_id,
+                      message=f"Order {order_id} could not be read from the marketplace: {exc.message}. "
+                              "Check the order number.")
+            PendingImport.objects.filter(integration=integration, marketplace_order_id=order_id).delete()
+    return orders
 
 
 def order_import_one(*, integration: Integration, order: MarketplaceOrder) -> str:
@@ -152,13 +191,16 @@ def order_import_one(*, integration: Integration, order: MarketplaceOrder) -> st
                           marketplace_order_id=order.order_id, message=exc.message)
             _forget_pending(integration, order.order_id)
             return "skipped"
-        log_entry(integration=integration, level=ERROR, event="orders_import.failed",
-                  marketplace_order_id=order.order_id, message=exc.message)
+        reason = exc.message[:1000]
         pending, made = PendingImport.objects.get_or_create(
-            integration=integration, marketplace_order_id=order.order_id, defaults={"reason": exc.message[:1000]})
+            integration=integration, marketplace_order_id=order.order_id, defaults={"reason": reason})
         if not made:
             PendingImport.objects.filter(pk=pending.pk).update(
-                reason=exc.message[:1000], attempts=pending.attempts + 1, last_tried_at=timezone.now())
+                reason=reason, attempts=pending.attempts + 1, last_tried_at=timezone.now())
+        # Said once per reason: a retry that fails the same way every poll adds nothing to the log.
+        if made or pending.reason != reason:
+            log_entry(integration=integration, level=ERROR, event="orders_import.failed",
+                      marketplace_order_id=order.order_id, message=exc.message)
         return "failed"
     except IntegrityError:
         # Another worker imported the same order a moment ago: the unique constraint kept it to one.

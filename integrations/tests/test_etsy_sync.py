@@ -211,3 +211,26 @@ def test_daily_quota_nearly_spent_stops_without_losing_orders(etsy, etsy_shop, e
     assert OutboundOrder.objects.count() == 0
     etsy.post("rate_limits", {"remaining_today": 5000})
     assert len(orders_import(integration=etsy_integration).created) == 1
+
+
+@pytest.mark.django_db
+def test_import_by_number_with_an_unknown_number_imports_the_rest(etsy, etsy_shop, etsy_integration):
+    good = receipt(etsy, etsy_shop)
+    result = orders_import(integration=etsy_integration, order_ids=[str(good["receipt_id"]), "999999999"])
+    assert result.created == [str(good["receipt_id"])]
+    [error] = messages(etsy_integration, "ERROR")
+    assert "999999999" in error and "Check the order number" in error
+    assert not PendingImport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_failing_order_is_logged_once_and_given_up_after_seven_days(etsy, etsy_shop, etsy_integration):
+    bad = receipt(etsy, etsy_shop, transactions=[{"sku": "NOT-A-PRODUCT", "quantity": 1}])
+    for _ in range(3):
+        orders_import(integration=etsy_integration)
+    assert len(messages(etsy_integration, "ERROR")) == 1
+    assert PendingImport.objects.get().attempts >= 3
+    PendingImport.objects.update(first_failed_at=timezone.now() - dt.timedelta(days=8))
+    orders_import(integration=etsy_integration)
+    assert not PendingImport.objects.exists()
+    assert any("no longer retried" in m and str(bad["receipt_id"]) in m for m in messages(etsy_integration, "ERROR"))
