@@ -7,7 +7,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from .locks import job_lock
@@ -116,10 +116,10 @@ def inventory_push_task(self, integration_id: int) -> int | None:
             integration_mark_needs_reconnect(integration_id=integration_id, reason=exc.message)
             return None
         except ProviderError as exc:
+            # No retry here: the next scheduled run sends whatever is still unsent, without hammering
+            # an API that is throttling or down.
             log_entry(integration=integration, level=ERROR, event="inventory.failed",
                       message=f"Stock levels could not be sent: {exc.message}. They are sent on the next run.")
-            # Let the next scheduled run try again rather than hammering a throttled API.
-            Integration.objects.filter(pk=integration_id).update(inventory_last_run_at=F("inventory_last_run_at"))
             return None
     return len(result.accepted)
 

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 CHECKS = [
     ("PostgreSQL", os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub"), 5432,
      "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start   (or set DATABASE_URL)"),
-    ("Redis", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), 6379,
-     "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no   (or set REDIS_URL)"),
+    ("Redis", os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379"), 6379,
+     "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no   (or set TEST_REDIS_SERVER)"),
 ]
 
 failed = False

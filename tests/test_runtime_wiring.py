@@ -23,7 +23,7 @@ def redis_db():
     """A Redis database of its own, so parallel test workers don't share a queue."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     db = 10 + int(worker.removeprefix("gw") or 0) % 4
-    url = f"redis://127.0.0.1:6379/{db}"
+    url = f"{os.environ.get('TEST_REDIS_SERVER', 'redis://127.0.0.1:6379')}/{db}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url

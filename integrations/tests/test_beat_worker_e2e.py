@@ -39,7 +39,7 @@ def wait_for(check, seconds=45):
 @pytest.fixture
 def worker(amazon, amazon_sandbox, tmp_path):
     index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    broker = f"redis://127.0.0.1:6379/{8 - index}"
+    broker = f"{os.environ.get('TEST_REDIS_SERVER', 'redis://127.0.0.1:6379')}/{8 - index}"
     redis.Redis.from_url(broker).flushdb()
     db = connection.settings_dict
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "CELERY_BROKER_URL": broker, "REDIS_URL": broker,
