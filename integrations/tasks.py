@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .locks import job_lock
-from .models import ConnectionLogEntry, Integration
+from .models import ConnectionLogEntry, Integration, OAuthState
 from .providers.base import ProviderAuthError, ProviderError, ProviderRateLimited, ProviderRejected
 from .services.confirmations import confirmations_for_order, confirmations_sweep
 from .services.connection import integration_mark_needs_reconnect
@@ -126,5 +126,7 @@ def inventory_push_task(self, integration_id: int) -> int | None:
 
 @shared_task
 def connection_log_prune() -> int:
-    cutoff = timezone.now() - dt.timedelta(days=ConnectionLogEntry.RETENTION_DAYS)
-    return ConnectionLogEntry.objects.filter(created_at__lt=cutoff).delete()[0]
+    """The connection log keeps seven days; finished or abandoned Connect attempts one."""
+    now = timezone.now()
+    OAuthState.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
+    return ConnectionLogEntry.objects.filter(created_at__lt=now - dt.timedelta(days=ConnectionLogEntry.RETENTION_DAYS)).delete()[0]

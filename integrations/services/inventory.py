@@ -10,7 +10,7 @@ from warehouse.selectors import stock_available_by_code
 from ..models import Integration, InventoryPush
 from ..providers.base import PushResult, StockLevelUpdate
 from .connection import connection_for, provider_for
-from .log import ERROR, INFO, log_entry
+from .log import DEBUG, ERROR, INFO, log_entry
 
 
 def inventory_changes(*, integration: Integration) -> list[StockLevelUpdate]:
@@ -28,6 +28,8 @@ def inventory_push(*, integration: Integration) -> PushResult:
     changes = inventory_changes(integration=integration)
     Integration.objects.filter(pk=integration.pk).update(inventory_last_run_at=timezone.now())
     if not changes:
+        log_entry(integration=integration, level=DEBUG, event="inventory.unchanged",
+                  message="Stock levels checked: no quantity changed since the last push, nothing sent.")
         return PushResult()
     provider = provider_for(integration)
     result = provider.push_inventory(conn=connection_for(integration, provider), levels=changes)

@@ -105,10 +105,14 @@ def orders_import(
         Integration.objects.filter(pk=integration.pk).update(**fields)
         for key, value in fields.items():
             setattr(integration, key, value)
+    summary = (f"{len(result.created)} created, {len(result.failed)} failed, {len(result.cancelled)} cancelled, "
+               f"{len(result.existing)} already imported, {len(result.skipped)} not for the warehouse.")
     if result.created or result.failed or result.cancelled:
         log_entry(integration=integration, level=INFO, event="orders_import.finished",
-                  message=f"Import finished: {len(result.created)} created, {len(result.failed)} failed, "
-                          f"{len(result.cancelled)} cancelled, {len(result.existing)} already imported.")
+                  message=f"Import finished: {summary}")
+    else:       # every run leaves a trace; a quiet one only at DEBUG
+        log_entry(integration=integration, level=DEBUG, event="orders_import.nothing_new",
+                  message=f"Import checked the marketplace: {summary}")
     return result
 
 

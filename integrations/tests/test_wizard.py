@@ -313,3 +313,16 @@ def test_etsy_denial_and_wrong_verifier_store_nothing(client, admin_user, custom
     assert response.status_code == 400 and "did not complete the connection" in response.content.decode()
     integration.refresh_from_db()
     assert not integration.is_connected
+
+
+@pytest.mark.django_db
+def test_admin_pages_never_show_tokens_and_stay_in_the_tenant(client, tenant, amazon_integration):
+    staff = UserFactory(tenant=tenant, role="tenant_admin", is_staff=True)
+    client.force_login(staff)
+    page = client.get(f"/admin/integrations/integration/{amazon_integration.id}/change/").content.decode()
+    assert amazon_integration.account_id in page and amazon_integration.refresh_token not in page
+    assert "Atzr|" not in page
+    stranger = UserFactory(tenant=TenantFactory(), role="tenant_admin", is_staff=True)
+    client.force_login(stranger)
+    assert amazon_integration.name not in client.get("/admin/integrations/integration/").content.decode()
+    assert client.get(f"/admin/integrations/integration/{amazon_integration.id}/change/").status_code in (302, 404)
