@@ -326,3 +326,25 @@ def test_admin_pages_never_show_tokens_and_stay_in_the_tenant(client, tenant, am
     client.force_login(stranger)
     assert amazon_integration.name not in client.get("/admin/integrations/integration/").content.decode()
     assert client.get(f"/admin/integrations/integration/{amazon_integration.id}/change/").status_code in (302, 404)
+
+
+INTEGRATION_PAGES = [("get", "/integrations/{id}/"), ("get", "/integrations/{id}/setup/1/"),
+                     ("get", "/integrations/{id}/setup/3/"), ("post", "/integrations/{id}/setup/4/"),
+                     ("post", "/integrations/{id}/connect/"), ("post", "/integrations/{id}/import/"),
+                     ("post", "/integrations/{id}/test/"), ("post", "/integrations/{id}/off/"),
+                     ("post", "/integrations/{id}/delete/"), ("post", "/integrations/{id}/disconnect/")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method,path", INTEGRATION_PAGES)
+def test_every_integration_page_is_closed_to_other_tenants_and_customers(client, tenant, amazon_integration,
+                                                                         method, path):
+    url = path.format(id=amazon_integration.id)
+    outsider = UserFactory(tenant=TenantFactory(), role="tenant_admin")
+    other_customer_user = UserFactory(tenant=tenant, role="customer_user", customer=CustomerFactory(tenant=tenant),
+                                      may_self_manage_integrations=True)
+    for user in (outsider, other_customer_user):
+        client.force_login(user)
+        assert getattr(client, method)(url).status_code == 404
+    amazon_integration.refresh_from_db()
+    assert amazon_integration.status == Integration.Status.ACTIVE and amazon_integration.refresh_token
