@@ -232,6 +232,12 @@ ETSY_TOKEN_URL = env.str("ETSY_TOKEN_URL", default="https://api.etsy.com/v3/publ
 ETSY_KEYSTRING = env.str("ETSY_KEYSTRING", default="")
 ETSY_SHARED_SECRET = env.str("ETSY_SHARED_SECRET", default="")
 MARKETPLACE_HTTP_TIMEOUT = env.float("MARKETPLACE_HTTP_TIMEOUT", default=20.0)
+# Shared token buckets keep every worker together within the marketplaces' usage plans (Redis when
+# REDIS_URL is set). SCALE multiplies every rate; MAX_WAIT is how long a worker waits for a token before
+# handing its task back to be retried.
+MARKETPLACE_RATE_LIMIT_SCALE = env.float("MARKETPLACE_RATE_LIMIT_SCALE", default=1.0)
+MARKETPLACE_RATE_LIMIT_MAX_WAIT = env.float("MARKETPLACE_RATE_LIMIT_MAX_WAIT", default=30.0)
+ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

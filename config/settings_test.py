@@ -16,8 +16,8 @@ from .settings import *  # noqa: E402,F401,F403
 # not through the environment, which the workers inherit from the controlling pytest process.
 _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 _redis = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                      "LOCATION": f"{_redis}/{15 - _worker}"}}
+REDIS_URL = f"{_redis}/{15 - _worker}"          # cache, job locks and the shared rate-limit buckets
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 # Tasks queued by the code under test stay in memory: tests that need a worker start a real one
 # against a Redis database of their own; the others run tasks eagerly where they mean to.
 CELERY_BROKER_URL = "memory://"
@@ -26,3 +26,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 
 # The sandbox moves a feed on at each getFeed: no need to wait 15 s between polls.
 AMAZON_FEED_POLL_SECONDS = 0.2
+
+# The sandboxes run their buckets a thousand times faster in tests; so do ours.
+MARKETPLACE_RATE_LIMIT_SCALE = 1000.0

@@ -45,7 +45,9 @@ def orders_import_task(self, integration_id: int, since: str | None = None, unti
     integration = _active(integration_id)
     if integration is None:
         return None
-    with job_lock("orders_import", integration_id) as mine:
+    # Within Amazon's plans a large backlog takes a while (getOrderItems: one every two seconds after
+    # a burst of 30): the lock outlives it, and a crashed worker's lock still expires.
+    with job_lock("orders_import", integration_id, ttl=3600) as mine:
         if not mine:
             logger.info("orders_import.already_running", extra={"integration_id": integration_id})
             return None

@@ -77,6 +77,16 @@ class AccessTokens(Protocol):
     def get(self, *, force_refresh: bool = False) -> str: ...
 
 
+class RateLimiter(Protocol):
+    """Shared by every worker on every host (the service supplies one backed by Redis): call before
+    each request so that all of them together stay within the marketplace's usage plan."""
+
+    def acquire(self, key: str, *, rate: float, burst: int) -> None:
+        """Blocks until one request under `key` is allowed; raises ProviderRateLimited when that would
+        mean waiting longer than a worker should."""
+        ...
+
+
 @dataclass(frozen=True)
 class Connection:
     """Everything a provider needs to call the marketplace for one integration."""

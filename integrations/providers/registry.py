@@ -7,6 +7,13 @@ from django.conf import settings
 from .base import MarketplaceProvider
 
 
+def _limiter():
+    # The product's shared token buckets (Redis); imported here so providers stay free of Django.
+    from integrations.ratelimit import shared_limiter
+
+    return shared_limiter()
+
+
 def get_provider(key: str) -> MarketplaceProvider:
     if key == "amazon":
         from .amazon.provider import AmazonProvider
@@ -21,6 +28,7 @@ def get_provider(key: str) -> MarketplaceProvider:
             app_is_draft=settings.AMAZON_APP_IS_DRAFT,
             timeout=settings.MARKETPLACE_HTTP_TIMEOUT,
             feed_poll_seconds=settings.AMAZON_FEED_POLL_SECONDS,
+            limiter=_limiter(),
         )
     if key == "etsy":
         from .etsy.provider import EtsyProvider
@@ -32,5 +40,7 @@ def get_provider(key: str) -> MarketplaceProvider:
             oauth_connect_url=settings.ETSY_OAUTH_CONNECT_URL,
             token_url=settings.ETSY_TOKEN_URL,
             timeout=settings.MARKETPLACE_HTTP_TIMEOUT,
+            limiter=_limiter(),
+            requests_per_second=settings.ETSY_REQUESTS_PER_SECOND,
         )
     raise LookupError(f"no provider for marketplace {key!r}")

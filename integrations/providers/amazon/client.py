@@ -14,6 +14,7 @@ Library facts this module relies on (reference/sp-api.md §1):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import functools
 import logging
 from collections.abc import Iterator, Mapping
@@ -39,6 +40,7 @@ from sp_api.base.credential_provider import FromCodeCredentialProvider, MissingC
 
 from integrations.providers.base import (
     AccessTokens,
+    RateLimiter,
     ProviderAuthError,
     ProviderError,
     ProviderRateLimited,
@@ -47,6 +49,7 @@ from integrations.providers.base import (
 )
 
 from . import auth, mapping
+from .usage_plans import usage_plan
 
 logger = logging.getLogger(__name__)
 
@@ -224,10 +227,14 @@ class AmazonClient:
     """SP-API for one seller in one marketplace. Every method is one operation; the provider pages,
     so it can yield page by page."""
 
-    def __init__(self, config: ClientConfig, *, refresh_token: str, tokens: AccessTokens | None = None):
+    def __init__(self, config: ClientConfig, *, refresh_token: str, tokens: AccessTokens | None = None,
+                 limiter: RateLimiter | None = None):
         self.config = config
         self.refresh_token = refresh_token
         self.tokens = tokens
+        self.limiter = limiter
+        # Usage plans are per selling partner and app: one grant (refresh token), named by a digest.
+        self._grant = hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
 
     # -- plumbing --
 
@@ -274,6 +281,10 @@ class AmazonClient:
 
     def _once(self, operation: str, api_class: type, method: str, args: tuple[Any, ...],
               kwargs: Mapping[str, Any], rdt: str | None) -> Any:
+        if self.limiter is not None:
+            name = operation.split()[0]          # "getOrder 123-..." -> the operation's plan
+            rate, burst = usage_plan(name)
+            self.limiter.acquire(f"amazon:{self._grant}:{name}", rate=rate, burst=burst)
         with _translated(operation):
             api = self._build(api_class, rdt)
             try:

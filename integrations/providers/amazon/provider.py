@@ -24,6 +24,7 @@ from integrations.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
     PushResult,
+    RateLimiter,
     ShipmentConfirmation,
     StockLevelUpdate,
     SupplySource,
@@ -55,7 +56,7 @@ class AmazonProvider:
                  lwa_token_url: str = "https://api.amazon.com/auth/o2/token", spapi_endpoint: str = "",
                  seller_central_url: str = "", app_is_draft: bool = False, timeout: float = 20.0,
                  sleep: Callable[[float], None] = time.sleep, feed_poll_seconds: float = 15.0,
-                 feed_max_polls: int = 40):
+                 feed_max_polls: int = 40, limiter: RateLimiter | None = None):
         self.lwa_app_id = lwa_app_id
         self.lwa_client_secret = lwa_client_secret
         self.application_id = application_id
@@ -68,6 +69,7 @@ class AmazonProvider:
         # JSON_LISTINGS_FEED processing takes minutes on Amazon: wait up to polls x seconds (10 min).
         self.feed_poll_seconds = feed_poll_seconds
         self.feed_max_polls = feed_max_polls
+        self.limiter = limiter
 
     # --- the wizard ---------------------------------------------------------------------------------
 
@@ -350,7 +352,8 @@ class AmazonProvider:
             marketplace_id=marketplace.marketplace_id, aws_region=marketplace.aws_region,
             timeout=self.timeout,
         )
-        return AmazonClient(config, refresh_token=conn.refresh_token, tokens=conn.tokens), marketplace
+        return (AmazonClient(config, refresh_token=conn.refresh_token, tokens=conn.tokens, limiter=self.limiter),
+                marketplace)
 
 
 def _orders_api(conn: Connection) -> str:

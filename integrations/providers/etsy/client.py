@@ -22,6 +22,7 @@ from integrations.providers.base import (
     ProviderRejected,
     ProviderTokenExpired,
     ProviderUnavailable,
+    RateLimiter,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,13 @@ _PER_SECOND_PAUSE = 1.0
 class EtsyClient:
     def __init__(self, *, keystring: str, shared_secret: str, api_base_url: str, timeout: float,
                  daily_quota_reserve: int, sleep: Callable[[float], None],
-                 monotonic: Callable[[], float] = time.monotonic, session: requests.Session | None = None):
+                 monotonic: Callable[[], float] = time.monotonic, session: requests.Session | None = None,
+                 limiter: RateLimiter | None = None, requests_per_second: int = 10):
         self._base = api_base_url.rstrip("/")
+        # reference §9: one per-second limit per application (API key), shared by every worker.
+        self._limiter = limiter
+        self._limit_key = f"etsy:{keystring}"
+        self._requests_per_second = requests_per_second
         # reference §1: keystring:shared_secret since Feb 2026; the bare keystring is refused.
         self._api_key = f"{keystring}:{shared_secret}"
         self._timeout = timeout
@@ -100,6 +106,8 @@ class EtsyClient:
 
     def _send(self, method: str, path: str, token: str | None, **kwargs: Any) -> requests.Response:
         self._quota.before_call()
+        if self._limiter is not None:
+            self._limiter.acquire(self._limit_key, rate=self._requests_per_second, burst=self._requests_per_second)
         headers = {"x-api-key": self._api_key, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"

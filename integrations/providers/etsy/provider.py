@@ -20,6 +20,7 @@ from integrations.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
     PushResult,
+    RateLimiter,
     ShipmentConfirmation,
     StockLevelUpdate,
     TokenGrant,
@@ -70,13 +71,15 @@ class EtsyProvider:
     def __init__(self, *, keystring: str, shared_secret: str, api_base_url: str = "https://api.etsy.com",
                  oauth_connect_url: str = "https://www.etsy.com/oauth/connect",
                  token_url: str = "https://api.etsy.com/v3/public/oauth/token", timeout: float = 20.0,
-                 daily_quota_reserve: int = 50, sleep: Callable[[float], None] = time.sleep):
+                 daily_quota_reserve: int = 50, sleep: Callable[[float], None] = time.sleep,
+                 limiter: RateLimiter | None = None, requests_per_second: int = 10):
         self._auth = EtsyAuth(keystring=keystring, shared_secret=shared_secret,
                               oauth_connect_url=oauth_connect_url, token_url=token_url, timeout=timeout,
                               now=_utcnow)
         self._client = EtsyClient(keystring=keystring, shared_secret=shared_secret,
                                   api_base_url=api_base_url, timeout=timeout,
-                                  daily_quota_reserve=daily_quota_reserve, sleep=sleep)
+                                  daily_quota_reserve=daily_quota_reserve, sleep=sleep, limiter=limiter,
+                                  requests_per_second=requests_per_second)
 
     # --- connect ------------------------------------------------------------------------------------
     def authorization_url(self, *, state: str, redirect_uri: str,
