@@ -38,3 +38,12 @@ def page(browser):
     page.set_default_timeout(5_000)
     yield page
     context.close()
+
+
+def log_in(page, live_server, user, password="pw-for-tests-1"):
+    """Log in through the login page as a person would, and land on the dashboard."""
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")

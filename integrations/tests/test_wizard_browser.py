@@ -7,19 +7,12 @@ import pytest
 from playwright.sync_api import expect
 
 from integrations.models import Integration
+from tests.browser import log_in
 from warehouse.models import OutboundOrder
 
 from .conftest import AU
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, live_server, user):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill("pw-for-tests-1")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_customer_user_connects_amazon_in_the_browser(page, live_server, settings, customer_user, customer, warehouse,

@@ -6,18 +6,11 @@ Needs the fixtures in tests/browser.py (`-p tests.browser`).
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import log_in
 from tests.factories import CustomerFactory, ProductFactory, StockLevelFactory, make_order
 from warehouse.models import Consignment, StockLevel
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, live_server, user):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill("pw-for-tests-1")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_admin_dispatches_an_order_with_two_packages(page, live_server, admin_user, customer, warehouse):
