@@ -348,3 +348,13 @@ def test_every_integration_page_is_closed_to_other_tenants_and_customers(client,
         assert getattr(client, method)(url).status_code == 404
     amazon_integration.refresh_from_db()
     assert amazon_integration.status == Integration.Status.ACTIVE and amazon_integration.refresh_token
+
+
+@pytest.mark.django_db
+def test_integration_list_counts_recent_errors(client, admin_user, amazon_integration):
+    for n in range(2):
+        ConnectionLogEntry.objects.create(integration=amazon_integration, level="ERROR", event="x", message=f"e{n}")
+    ConnectionLogEntry.objects.create(integration=amazon_integration, level="INFO", event="x", message="fine")
+    client.force_login(admin_user)
+    page = client.get("/integrations/").content.decode()
+    assert f'href="/integrations/{amazon_integration.id}/?level=ERROR">2</a>' in page
