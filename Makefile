@@ -7,7 +7,7 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/hub
 
-.PHONY: run test bench install services-check browser migrate demo clean
+.PHONY: run test bench lint install services-check browser migrate demo clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ test: install browser services-check
 
 bench: install services-check
 	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" $(VPY) -m pytest bench -q -s $(PYTEST_ARGS)
+
+lint: install
+	$(VPY) -m ruff check .
 
 clean:
 	rm -rf var/ $(VENV)
