@@ -12,3 +12,9 @@ class IntegrationsConfig(AppConfig):
 
         # The warehouse publishes after commit; we only queue the confirmation task here.
         outbound_order_dispatched.connect(on_order_dispatched, dispatch_uid="integrations.confirm_on_dispatch")
+
+        from warehouse import order_filters
+
+        from .selectors import order_filter_by_integration
+
+        order_filters.register(order_filter_by_integration())

@@ -17,6 +17,14 @@ class NewIntegrationForm(forms.Form):
         self.fields["customer"].choices = [(c.id, c.name) for c in customers]
 
 
+class CustomerPickForm(forms.Form):
+    customer = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, customers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].choices = [("", "All customers"), *[(c.id, c.name) for c in customers]]
+
+
 class NameForm(forms.Form):
     name = forms.CharField(max_length=100)
 
@@ -50,6 +58,7 @@ class OrderCreationForm(forms.Form):
             label = f"{source.alias or source.code}" + ("" if source.is_active else f" ({source.status or 'inactive'})")
             self.fields[f"source_{source.supply_source_id}"] = forms.TypedChoiceField(
                 coerce=int, required=False, empty_value=None, label=label,
+                widget=forms.Select(attrs={"aria-label": f"Warehouse for supply source {source.alias or source.code}"}),
                 choices=[("", "Default warehouse")] + [(w.id, str(w)) for w in warehouses],
                 disabled=not source.is_active and source.warehouse_id is None)
         # Etsy: "Standard" unless the buyer paid for an upgrade (next day, second day or expedited).
@@ -129,5 +138,5 @@ class ImportMissingForm(forms.Form):
 
 
 class LogFilterForm(forms.Form):
-    level = forms.ChoiceField(required=False, choices=[("", "All levels"), ("ERROR", "Error"), ("INFO", "Info"),
+    level = forms.ChoiceField(required=False, label="Level", choices=[("", "All levels"), ("ERROR", "Error"), ("INFO", "Info"),
                                                        ("DEBUG", "Debug")])

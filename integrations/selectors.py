@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from warehouse.errors import NotFound
 from warehouse.selectors import Scope
@@ -14,7 +17,8 @@ def integration_list(*, scope: Scope, include_deleted: bool = False) -> QuerySet
         qs = qs.filter(customer=scope.customer)
     if not include_deleted:
         qs = qs.exclude(status=Integration.Status.DELETED)
-    return qs.annotate(open_errors=Count("log", filter=Q(log__level="ERROR")))
+    week_ago = timezone.now() - dt.timedelta(days=7)
+    return qs.annotate(open_errors=Count("log", filter=Q(log__level="ERROR", log__created_at__gte=week_ago)))
 
 
 def integration_get(*, scope: Scope, integration_id: int) -> Integration:
@@ -27,3 +31,18 @@ def integration_get(*, scope: Scope, integration_id: int) -> Integration:
 def connection_log(*, integration: Integration, level: str | None = None) -> QuerySet[ConnectionLogEntry]:
     qs = integration.log.select_related("order")
     return qs.filter(level=level) if level else qs
+
+
+def order_filter_by_integration():
+    """The outbound order list's "Integration" filter: the integrations the viewer's scope may see."""
+    from warehouse.order_filters import OrderListFilter
+
+    def choices(scope: Scope) -> list[tuple[str, str]]:
+        return [(str(i.id), f"{i.get_marketplace_display()} · {i.name}" + ("" if scope.customer else f" ({i.customer.name})"))
+                for i in integration_list(scope=scope, include_deleted=True)]
+
+    def apply(orders, value: str):
+        return orders.filter(marketplace_link__integration_id=int(value))
+
+    return OrderListFilter(name="integration", label="Integration", any_label="Any integration",
+                           choices=choices, apply=apply)

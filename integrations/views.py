@@ -25,6 +25,7 @@ from . import selectors
 from .errors import IntegrationError
 from .forms import (
     AmazonConnectForm,
+    CustomerPickForm,
     FulfilmentForm,
     ImportMissingForm,
     LogFilterForm,
@@ -35,6 +36,7 @@ from .forms import (
 from .models import Integration
 from .services import setup
 from .providers.base import ProviderError
+from .providers.registry import marketplaces
 
 STEPS = [(1, "Name"), (2, "Connect"), (3, "Order creation"), (4, "Fulfilment")]
 
@@ -53,22 +55,41 @@ def _manageable(request, scope: Scope, integration_id: int) -> Integration:
 
 @scoped
 def integration_list(request, scope: Scope):
+    """One tile per marketplace (from the provider registry) with the chosen customer's integrations on
+    it. A customer user always sees its own customer; an admin picks one, and meanwhile sees them all."""
     integrations = selectors.integration_list(scope=scope)
-    customers = [c for c in wh.customer_list(scope=scope) if setup.user_may_manage(user=request.user, customer=c)]
-    form = NewIntegrationForm(customers=customers) if customers else None
-    refusal = None
-    if request.user.is_customer_user and not customers:
-        refusal = ("Your warehouse manages your integrations for you. Ask them to allow self-managed "
-                   "integrations for your login to set one up yourself.")
-    return render(request, "integrations/list.html", {"integrations": integrations, "form": form,
-                                                      "refusal": refusal})
+    customers = list(wh.customer_list(scope=scope))
+    picker = CustomerPickForm(request.GET or None, customers=customers) if scope.customer is None else None
+    if scope.customer is not None:
+        chosen = scope.customer
+    elif picker.is_valid() and picker.cleaned_data["customer"]:
+        chosen = wh.customer_get(scope=scope, customer_id=picker.cleaned_data["customer"])
+    elif picker.is_bound and not picker.is_valid():
+        raise Http404("Customer not found.")
+    else:
+        chosen = None
+    tiles, refusal = [], None
+    if chosen is not None:
+        may_configure = setup.user_may_manage(user=request.user, customer=chosen)
+        own = [i for i in integrations if i.customer_id == chosen.id]
+        tiles = [{"marketplace": m, "integrations": [i for i in own if i.marketplace == m.key],
+                  "form": NewIntegrationForm(prefix=m.key, initial={"customer": chosen.id, "marketplace": m.key},
+                                             customers=[chosen]) if may_configure else None}
+                 for m in marketplaces()]
+        if request.user.is_customer_user and not may_configure:
+            refusal = ("Your warehouse manages your integrations for you. Ask them to allow self-managed "
+                       "integrations for your login to set one up yourself.")
+    return render(request, "integrations/list.html", {
+        "integrations": integrations, "picker": picker, "chosen": chosen, "tiles": tiles, "refusal": refusal})
 
 
 @require_POST
 @scoped
 def integration_new(request, scope: Scope):
     customers = list(wh.customer_list(scope=scope))
-    form = NewIntegrationForm(request.POST, customers=customers)
+    # Each tile's form carries its marketplace as prefix; a plain form (no prefix) works too.
+    prefix = request.POST.get("prefix") or None
+    form = NewIntegrationForm(request.POST, customers=customers, prefix=prefix)
     if not form.is_valid():
         messages.error(request, "Choose a customer and a marketplace, and give the integration a name.")
         return redirect("integrations:list")
@@ -81,7 +102,7 @@ def integration_new(request, scope: Scope):
                                                name=form.cleaned_data["name"], user=request.user)
     except IntegrationError as exc:
         messages.error(request, exc.message)
-        return redirect("integrations:list")
+        return redirect(f"{reverse('integrations:list')}?customer={customer.id}")
     return redirect("integrations:setup", integration.id, 2)
 
 

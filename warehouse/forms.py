@@ -9,12 +9,24 @@ class OrderFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OutboundOrder.Status.choices])
     customer = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     warehouse = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    source = forms.ChoiceField(required=False, label="Marketplace")
     q = forms.CharField(required=False, label="Reference")
 
-    def __init__(self, *args, customers=(), warehouses=(), **kwargs):
+    def __init__(self, *args, customers=(), warehouses=(), sources=(), extra_filters=(), **kwargs):
+        """sources: the `source` values of the orders in scope; extra_filters: (OrderListFilter, choices)."""
         super().__init__(*args, **kwargs)
         self.fields["customer"].choices = [("", "Any customer"), *[(c.id, c.name) for c in customers]]
         self.fields["warehouse"].choices = [("", "Any warehouse"), *[(w.id, str(w)) for w in warehouses]]
+        self.fields["source"].choices = [("", "Any marketplace"), *[(s, s.replace("_", " ").capitalize())
+                                                                    for s in sources]]
+        self.extra_filters = []
+        for order_filter, choices in extra_filters:
+            self.fields[order_filter.name] = forms.ChoiceField(
+                required=False, label=order_filter.label, choices=[("", order_filter.any_label), *choices])
+            self.extra_filters.append(order_filter)
+
+    def extra_fields(self):
+        return [self[f.name] for f in self.extra_filters]
 
 
 class DispatchForm(forms.Form):

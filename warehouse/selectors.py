@@ -127,6 +127,7 @@ def outbound_order_list(
     warehouse: Warehouse | None = None,
     modified_since: dt.datetime | None = None,
     search: str | None = None,
+    source: str | None = None,
 ) -> QuerySet[OutboundOrder]:
     qs = OutboundOrder.objects.filter(tenant=scope.tenant).select_related("customer", "warehouse")
     if scope.customer is not None:
@@ -141,7 +142,15 @@ def outbound_order_list(
         qs = qs.filter(updated_at__gte=modified_since)
     if search:
         qs = qs.filter(reference__icontains=search.strip())
+    if source:
+        qs = qs.filter(source=source)
     return qs
+
+
+def outbound_order_sources(*, scope: Scope) -> list[str]:
+    """Where the scope's orders came from (manual, api, a marketplace key), for the list's filter."""
+    qs = outbound_order_list(scope=scope).order_by().values_list("source", flat=True).distinct()
+    return sorted(qs)
 
 
 def outbound_order_get(*, scope: Scope, order_id: int) -> OutboundOrder:

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import selectors
+from . import order_filters, selectors
 from .errors import NotFound, WarehouseError
 from .forms import DispatchForm, OrderFilterForm, ReasonForm, TrackingForm
 from .models import OutboundOrder
@@ -73,7 +73,10 @@ def customer_list(request, scope: Scope):
 def order_list(request, scope: Scope):
     customers = selectors.customer_list(scope=scope)
     warehouses = selectors.warehouse_list(scope=scope)
-    form = OrderFilterForm(request.GET or None, customers=customers, warehouses=warehouses)
+    sources = selectors.outbound_order_sources(scope=scope)
+    extra = [(f, f.choices(scope)) for f in order_filters.registered()]
+    form = OrderFilterForm(request.GET or None, customers=customers, warehouses=warehouses, sources=sources,
+                           extra_filters=extra)
     filters = {}
     if form.is_valid():
         data = form.cleaned_data
@@ -81,9 +84,14 @@ def order_list(request, scope: Scope):
             "status": data["status"] or None,
             "customer": customers.filter(pk=data["customer"]).first() if data["customer"] else None,
             "warehouse": warehouses.filter(pk=data["warehouse"]).first() if data["warehouse"] else None,
+            "source": data["source"] or None,
             "search": data["q"] or None,
         }
     orders = selectors.outbound_order_list(scope=scope, **filters)
+    if form.is_valid():
+        for order_filter in form.extra_filters:
+            if form.cleaned_data[order_filter.name]:
+                orders = order_filter.apply(orders, form.cleaned_data[order_filter.name])
     if form.is_bound and not form.is_valid():
         # A customer or warehouse outside the user's scope (or a made-up status) matches nothing;
         # dropping the filter instead would list every order under a filter that looks applied.

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 
 from .base import MarketplaceProvider
+
+
+@dataclass(frozen=True)
+class MarketplaceInfo:
+    """What the pages say about a marketplace: one tile each on the integrations page."""
+
+    key: str
+    label: str
+    account: str          # what a brand connects: "Seller Central account", "Etsy shop"
+    summary: str
+
+
+# Every marketplace the hub has a provider for, in the order the pages show them. A new provider
+# adds itself here (and to get_provider) and gets its tile without any template change.
+MARKETPLACES: tuple[MarketplaceInfo, ...] = (
+    MarketplaceInfo("amazon", "Amazon", "Seller Central account",
+                    "Merchant-fulfilled orders in, tracking and stock levels back to Amazon."),
+    MarketplaceInfo("etsy", "Etsy", "Etsy shop",
+                    "Paid receipts in, tracking back and the receipt completed, stock levels to listings."),
+)
+
+
+def marketplaces() -> tuple[MarketplaceInfo, ...]:
+    return MARKETPLACES
 
 
 def _limiter():

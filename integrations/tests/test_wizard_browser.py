@@ -29,9 +29,10 @@ def test_customer_user_connects_amazon_in_the_browser(page, live_server, setting
 
     log_in(page, live_server, customer_user)
     page.get_by_role("link", name="Integrations").click()
-    page.get_by_label("Marketplace").select_option("amazon")
-    page.get_by_label("Step 1 · Name").fill("Koala Mugs on Amazon AU")
-    page.get_by_role("button", name="Configure").click()
+    tile = page.get_by_role("region", name="Amazon")       # the brand sees its own tiles, no customer picker
+    expect(page.get_by_label("Customer")).to_have_count(0)
+    tile.get_by_label("Name of a new Amazon integration").fill("Koala Mugs on Amazon AU")
+    tile.get_by_role("button", name="Configure").click()
 
     page.get_by_label("Marketplace").select_option(AU)
     page.locator("#connect").click()
@@ -66,9 +67,10 @@ def test_admin_connects_etsy_in_the_browser(page, live_server, settings, admin_u
     log_in(page, live_server, admin_user)
     page.goto(f"{live_server.url}/integrations/")
     page.get_by_label("Customer").select_option(str(customer.id))
-    page.get_by_label("Marketplace").select_option("etsy")
-    page.get_by_label("Step 1 · Name").fill("Etsy shop")
-    page.get_by_role("button", name="Configure").click()
+    page.get_by_role("button", name="Show").click()
+    tile = page.get_by_role("region", name="Etsy")
+    tile.get_by_label("Name of a new Etsy integration").fill("Etsy shop")
+    tile.get_by_role("button", name="Configure").click()
     page.locator("#connect").click()
     page.wait_for_url(f"{etsy_sandbox.url}/oauth/connect*")
     page.locator("#allow").click()

@@ -77,3 +77,35 @@ def test_customer_user_sees_only_its_customers_orders(page, live_server, tenant,
 
     response = page.goto(f"{live_server.url}/orders/{theirs.id}/")
     assert response.status == 404
+
+
+def test_cancel_and_reject_ask_for_confirmation_first(page, live_server, admin_user, customer, warehouse):
+    mug = ProductFactory(customer=customer, code="MUG-9")
+    StockLevelFactory(product=mug, warehouse=warehouse, on_hand=10)
+    order = make_order(customer=customer, warehouse=warehouse, products_qty=[(mug, 1)], reference="SO-ASK",
+                       allocate=True)
+    log_in(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/orders/{order.id}/")
+    questions = []
+
+    def answer(accept):
+        def handler(dialog):
+            questions.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return handler
+
+    page.once("dialog", answer(False))
+    page.get_by_role("button", name="Reject").click()
+    page.once("dialog", answer(False))
+    page.get_by_role("button", name="Cancel order").click()
+    expect(page.locator("#order-status")).to_have_text("Awaiting pick")
+    assert questions == ["Reject order SO-ASK? Its stock is released and the warehouse will not ship it.",
+                         "Cancel order SO-ASK? Its stock is released; this cannot be undone."]
+    order.refresh_from_db()
+    assert order.status == "awaiting_pick"
+
+    page.once("dialog", answer(True))
+    page.get_by_role("button", name="Cancel order").click()
+    expect(page.locator("#order-status")).to_have_text("Cancelled")
+    order.refresh_from_db()
+    assert order.status == "cancelled"
