@@ -8,7 +8,7 @@ from django.utils import timezone
 from warehouse.errors import NotFound
 from warehouse.selectors import Scope
 
-from .models import ConnectionLogEntry, Integration
+from .models import ConnectionLogEntry, ImportRun, Integration
 
 
 def integration_list(*, scope: Scope, include_deleted: bool = False) -> QuerySet[Integration]:
@@ -46,3 +46,9 @@ def order_filter_by_integration():
 
     return OrderListFilter(name="integration", label="Integration", any_label="Any integration",
                            choices=choices, apply=apply)
+
+
+def import_run_latest(*, integration: Integration) -> ImportRun | None:
+    """The import a person wants to see: the open one if any, else the last one."""
+    runs = integration.import_runs.all()
+    return (runs.filter(state__in=ImportRun.OPEN_STATES).first() or runs.first())

@@ -216,6 +216,7 @@ def integration_detail(request, scope: Scope, integration_id: int):
         "can_manage": setup.user_may_manage(user=request.user, customer=integration.customer),
         "import_form": ImportMissingForm(), "pending": integration.pending_imports.order_by("-last_tried_at")[:20],
         "mappings": integration.supply_sources.select_related("warehouse"),
+        "import_run": selectors.import_run_latest(integration=integration),
     })
 
 

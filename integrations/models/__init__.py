@@ -1,5 +1,6 @@
 from .integration import Integration, OAuthState, SupplySourceMapping
+from .runs import ImportRun
 from .sync import ConnectionLogEntry, ImportedOrder, InventoryPush, PackageConfirmation, PendingImport
 
-__all__ = ["ConnectionLogEntry", "ImportedOrder", "Integration", "InventoryPush", "OAuthState",
+__all__ = ["ConnectionLogEntry", "ImportRun", "ImportedOrder", "Integration", "InventoryPush", "OAuthState",
            "PackageConfirmation", "PendingImport", "SupplySourceMapping"]

@@ -70,6 +70,8 @@ class Integration(models.Model):
 
     # Sync state
     orders_watermark = models.DateTimeField(null=True, blank=True)
+    # Etsy's daily quota is spent (a 429 with retry-after): not polled again before this.
+    poll_not_before = models.DateTimeField(null=True, blank=True)
     last_import_at = models.DateTimeField(null=True, blank=True)
     wizard_step = models.PositiveSmallIntegerField(default=1)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -82,8 +84,11 @@ class Integration(models.Model):
     class Meta:
         ordering = ["customer__name", "marketplace", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "marketplace"], condition=~Q(status="deleted"),
-                                    name="one_live_integration_per_customer_marketplace"),
+            # One live integration per marketplace account: a brand on Amazon AU and Amazon US (one seller,
+            # two marketplaces) or with two Etsy shops has several. Not yet connected ones carry no account.
+            models.UniqueConstraint(fields=["customer", "marketplace", "account_id", "marketplace_id", "shop_id"],
+                                    condition=~Q(status="deleted") & ~Q(account_id=""),
+                                    name="one_live_integration_per_marketplace_account"),
         ]
 
     def __str__(self) -> str:

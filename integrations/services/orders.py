@@ -23,8 +23,16 @@ from warehouse.services import (
     outbound_order_create,
 )
 
-from ..models import ImportedOrder, Integration, PendingImport
-from ..providers.base import MarketplaceOrder, OrderPage, OrderState, ProviderError, ProviderRejected
+from ..models import ImportedOrder, ImportRun, Integration, PendingImport
+from ..providers.base import (
+    MarketplaceOrder,
+    OrderPage,
+    OrderState,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from .connection import connection_for, provider_for
 from .log import DEBUG, ERROR, INFO, log_entry
 from .routing import order_route
@@ -67,9 +75,45 @@ def orders_import(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     order_ids: Sequence[str] | None = None,
+    kind: str | None = None,
 ) -> ImportResult:
     """Imports one window (or list) of orders. With neither `since` nor `order_ids` it is the poll:
-    from the watermark (less an overlap), moving the watermark once everything read is committed."""
+    from the watermark (less an overlap), moving the watermark once everything read is committed.
+    Every call is recorded as an ImportRun (`kind` defaults from the arguments)."""
+    run = _run_start(integration=integration, since=since, until=until, order_ids=order_ids, kind=kind)
+    try:
+        result = _orders_import(integration=integration, since=since, until=until, order_ids=order_ids, run=run)
+    except ProviderError as exc:
+        _run_end(run, ImportRun.State.STOPPED if _resumable(exc) else ImportRun.State.FAILED, exc.message)
+        raise
+    except BaseException:
+        _run_end(run, ImportRun.State.FAILED, "The import stopped on an unexpected error; the next run starts again.")
+        raise
+    _run_end(run, ImportRun.State.FINISHED, "")
+    return result
+
+
+def _resumable(exc: ProviderError) -> bool:
+    return isinstance(exc, (ProviderRateLimited, ProviderUnavailable))
+
+
+def _run_start(*, integration, since, until, order_ids, kind) -> ImportRun:
+    if kind is None:
+        if order_ids or since is not None:
+            kind = ImportRun.Kind.MISSING_ORDERS
+        else:
+            kind = ImportRun.Kind.POLL if integration.orders_watermark else ImportRun.Kind.FIRST_CONNECT
+    return ImportRun.objects.create(integration=integration, kind=kind, since=since, until=until,
+                                    order_ids=list(order_ids or []))
+
+
+def _run_end(run: ImportRun, state: str, message: str) -> None:
+    run.state, run.message, run.finished_at = state, message[:500], timezone.now()
+    run.waiting_for_quota = 0
+    run.save(update_fields=["state", "message", "finished_at", "waiting_for_quota", "updated_at"])
+
+
+def _orders_import(*, integration, since, until, order_ids, run: ImportRun) -> ImportResult:
     provider = provider_for(integration)
     conn = connection_for(integration, provider)
     result = ImportResult()
@@ -92,8 +136,12 @@ def orders_import(
         pages = provider.orders_updated_since(conn=conn, since=since, until=until)
 
     for page in pages:                               # a ProviderError here leaves the watermark alone
+        counts = dict.fromkeys(("imported", "existing", "skipped", "failed", "cancelled"), 0)
         for order in page.orders:
-            result.merge(order_import_one(integration=integration, order=order), order.order_id)
+            outcome = order_import_one(integration=integration, order=order)
+            result.merge(outcome, order.order_id)
+            counts["imported" if outcome == "created" else outcome] += 1
+        run.add(pages=1, found=len(page.orders), **counts)
         if page.watermark is not None:
             result.watermark = page.watermark
 

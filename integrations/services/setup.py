@@ -47,13 +47,10 @@ def integration_create(*, tenant: Tenant, customer: Customer, marketplace: str, 
     name = name.strip()
     if not name:
         raise IntegrationError("Give the integration a name.")
-    try:
-        with transaction.atomic():
-            return Integration.objects.create(tenant=tenant, customer=customer, marketplace=marketplace, name=name,
-                                              created_by=user, wizard_step=2)
-    except IntegrityError:
-        raise IntegrationError(f"{customer.name} already has an {Integration.Marketplace(marketplace).label} "
-                               "integration. Reconfigure that one, or delete it first.") from None
+    # Several per customer and marketplace (Amazon AU and US, two Etsy shops): the account is unique once
+    # connected, see integration_connect_complete.
+    return Integration.objects.create(tenant=tenant, customer=customer, marketplace=marketplace, name=name,
+                                      created_by=user, wizard_step=2)
 
 
 def integration_rename(*, integration: Integration, name: str) -> Integration:
@@ -114,22 +111,14 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
                                                       code_verifier=state.code_verifier)
     except ProviderError as exc:
         raise IntegrationError(f"The marketplace did not complete the connection: {exc.message}. Nothing was saved.") from exc
-    with transaction.atomic():
-        integration = Integration.objects.select_for_update().get(pk=integration.pk)
-        integration.refresh_token = credentials.refresh_token
-        integration.account_id = credentials.account_id
-        integration.shop_id = credentials.shop_id
-        integration.shop_name = credentials.shop_name
-        integration.access_token = credentials.access_token
-        integration.access_token_expires_at = credentials.access_token_expires_at
-        if state.marketplace_id:
-            integration.marketplace_id = state.marketplace_id
-        integration.connected_at = timezone.now()
-        integration.status_message = ""
-        if integration.status == Status.ERROR:
-            integration.status = Status.ACTIVE if integration.activated_at else Status.SETUP
-        integration.wizard_step = max(integration.wizard_step, 3)
-        integration.save()
+    try:
+        integration = _store_credentials(integration=integration, credentials=credentials,
+                                         marketplace_id=state.marketplace_id)
+    except IntegrityError:
+        raise IntegrationError(
+            f"{integration.customer.name} already has a live {integration.get_marketplace_display()} integration for "
+            f"this account{' and marketplace' if integration.marketplace == 'amazon' else ' and shop'}. "
+            "Use that one, or delete it first. Nothing was saved.") from None
     log_entry(integration=integration, level=INFO, event="connection.connected",
               message=f"Connected to {integration.get_marketplace_display()} account {credentials.account_id}"
                       f"{f' (shop {credentials.shop_name})' if credentials.shop_name else ''}.")
@@ -139,6 +128,26 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
         except ProviderError as exc:
             log_entry(integration=integration, level=INFO, event="supply_sources.unavailable",
                       message=f"Supply sources could not be read yet: {exc.message}. Refresh them in Order creation.")
+    return integration
+
+
+def _store_credentials(*, integration: Integration, credentials, marketplace_id: str) -> Integration:
+    with transaction.atomic():
+        integration = Integration.objects.select_for_update().get(pk=integration.pk)
+        integration.refresh_token = credentials.refresh_token
+        integration.account_id = credentials.account_id
+        integration.shop_id = credentials.shop_id
+        integration.shop_name = credentials.shop_name
+        integration.access_token = credentials.access_token
+        integration.access_token_expires_at = credentials.access_token_expires_at
+        if marketplace_id:
+            integration.marketplace_id = marketplace_id
+        integration.connected_at = timezone.now()
+        integration.status_message = ""
+        if integration.status == Status.ERROR:
+            integration.status = Status.ACTIVE if integration.activated_at else Status.SETUP
+        integration.wizard_step = max(integration.wizard_step, 3)
+        integration.save()
     return integration
 
 

@@ -20,6 +20,8 @@ from warehouse.models import OutboundOrder
 
 from .conftest import AU
 
+US = "ATVPDKIKX0DER"
+
 AMAZON_CALLBACK = "http://testserver/integrations/amazon/callback/"
 ETSY_CALLBACK = "http://testserver/integrations/etsy/callback/"
 
@@ -54,13 +56,13 @@ def local(url: str) -> str:
 
 def start_amazon_wizard(client, customer, name="Amazon AU"):
     response = client.post("/integrations/new/", {"customer": customer.id, "marketplace": "amazon", "name": name})
-    integration = Integration.objects.get(customer=customer, marketplace="amazon")
+    integration = Integration.objects.filter(customer=customer, marketplace="amazon").latest("id")
     assert response.status_code == 302 and response["Location"] == f"/integrations/{integration.id}/setup/2/"
     return integration
 
 
-def connect_amazon(client, integration, seller_id, decision="confirm"):
-    response = client.post(f"/integrations/{integration.id}/connect/", {"marketplace_id": AU})
+def connect_amazon(client, integration, seller_id, decision="confirm", marketplace_id=AU):
+    response = client.post(f"/integrations/{integration.id}/connect/", {"marketplace_id": marketplace_id})
     assert response.status_code == 302
     consent_url = response["Location"]
     return consent_url, amazon_consent(consent_url, seller_id=seller_id, decision=decision)
@@ -199,13 +201,27 @@ def test_customer_user_needs_the_self_manage_permission(client, tenant, customer
 
 
 @pytest.mark.django_db
-def test_one_integration_per_customer_and_marketplace(client, admin_user, customer, amazon_app):
+def test_one_seller_connects_two_amazon_marketplaces_but_not_the_same_one_twice(client, admin_user, customer,
+                                                                              amazon_app, amazon_sandbox):
+    sp = amazon_sandbox.seed_seller(marketplace_ids=[AU, US])["selling_partner_id"]
     client.force_login(admin_user)
-    start_amazon_wizard(client, customer)
-    response = client.post("/integrations/new/", {"customer": customer.id, "marketplace": "amazon", "name": "Again"},
-                           follow=True)
-    assert "already has an Amazon integration" in response.content.decode()
-    assert Integration.objects.count() == 1
+    au = start_amazon_wizard(client, customer, name="Amazon AU")
+    _, callback = connect_amazon(client, au, sp, marketplace_id=AU)
+    assert client.get(local(callback))["Location"] == f"/integrations/{au.id}/setup/3/"
+    us = start_amazon_wizard(client, customer, name="Amazon US")
+    _, callback = connect_amazon(client, us, sp, marketplace_id=US)
+    assert client.get(local(callback))["Location"] == f"/integrations/{us.id}/setup/3/"
+    au.refresh_from_db()
+    us.refresh_from_db()
+    assert (au.account_id, au.marketplace_id) == (sp, AU) and (us.account_id, us.marketplace_id) == (sp, US)
+
+    again = start_amazon_wizard(client, customer, name="AU again")
+    _, callback = connect_amazon(client, again, sp, marketplace_id=AU)
+    page = client.get(local(callback), follow=True).content.decode()
+    assert "already has a live Amazon integration for this account and marketplace" in unescape(page)
+    again.refresh_from_db()
+    assert not again.is_connected and again.account_id == ""      # nothing was saved
+    assert Integration.objects.filter(account_id=sp).count() == 2
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,42 @@
+"""Every import leaves an ImportRun a person (and the live progress view) can read."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.models import ImportRun
+from integrations.services.orders import orders_import
+
+from .conftest import AU
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_poll_records_what_it_found_and_did(client, admin_user, amazon, amazon_seller, amazon_integration):
+    sp = amazon_seller["selling_partner_id"]
+    amazon.post(f"sellers/{sp}/orders", {"count": 3, "template": {
+        "MarketplaceId": AU, "items": [{"SellerSKU": "MUG-01", "QuantityOrdered": 1}]}})
+    amazon.post(f"sellers/{sp}/orders", {"MarketplaceId": AU, "items": [{"SellerSKU": "NOPE-9", "QuantityOrdered": 1}]})
+
+    orders_import(integration=amazon_integration)
+
+    run = ImportRun.objects.get(integration=amazon_integration)
+    assert run.kind == ImportRun.Kind.POLL and run.state == ImportRun.State.FINISHED
+    assert (run.found, run.imported, run.failed, run.existing) == (4, 3, 1, 0)
+    assert run.finished_at is not None and run.percent == 100
+    client.force_login(admin_user)
+    page = client.get(f"/integrations/{amazon_integration.id}/").content.decode()
+    assert 'id="import-progress"' in page and '<dd data-count="imported">3</dd>' in page
+
+    orders_import(integration=amazon_integration)
+    again = ImportRun.objects.filter(integration=amazon_integration).first()
+    assert again.pk != run.pk and again.imported == 0 and again.existing == 3
+
+
+def test_an_explicit_list_is_a_missing_orders_run(amazon, amazon_seller, amazon_integration):
+    order = amazon.post(f"sellers/{amazon_seller['selling_partner_id']}/orders", {
+        "MarketplaceId": AU, "items": [{"SellerSKU": "MUG-01", "QuantityOrdered": 1}]})
+    orders_import(integration=amazon_integration, order_ids=[order["AmazonOrderId"]])
+    run = ImportRun.objects.get()
+    assert run.kind == ImportRun.Kind.MISSING_ORDERS and run.order_ids == [order["AmazonOrderId"]]
+    assert run.imported == 1
