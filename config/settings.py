@@ -237,7 +237,15 @@ MARKETPLACE_HTTP_TIMEOUT = env.float("MARKETPLACE_HTTP_TIMEOUT", default=20.0)
 # handing its task back to be retried.
 MARKETPLACE_RATE_LIMIT_SCALE = env.float("MARKETPLACE_RATE_LIMIT_SCALE", default=1.0)
 MARKETPLACE_RATE_LIMIT_MAX_WAIT = env.float("MARKETPLACE_RATE_LIMIT_MAX_WAIT", default=30.0)
+# The share of each published plan left unspent: clocks differ, and Amazon's buckets may be partly spent.
+MARKETPLACE_RATE_LIMIT_MARGIN = env.float("MARKETPLACE_RATE_LIMIT_MARGIN", default=0.1)
+# A 429, 5xx or timeout on one call: this many more tries, backing off from RETRY_BASE seconds (x2, jitter).
+MARKETPLACE_RETRIES = env.int("MARKETPLACE_RETRIES", default=3)
+MARKETPLACE_RETRY_BASE_SECONDS = env.float("MARKETPLACE_RETRY_BASE_SECONDS", default=1.0)
 ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
+ETSY_REQUESTS_PER_DAY = env.int("ETSY_REQUESTS_PER_DAY", default=10000)
+# A new integration's first import: every open order of this many days.
+ORDERS_FIRST_IMPORT_DAYS = env.int("ORDERS_FIRST_IMPORT_DAYS", default=30)
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

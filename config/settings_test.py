@@ -29,3 +29,4 @@ AMAZON_FEED_POLL_SECONDS = 0.2
 
 # The sandboxes run their buckets a thousand times faster in tests; so do ours.
 MARKETPLACE_RATE_LIMIT_SCALE = 1000.0
+MARKETPLACE_RETRY_BASE_SECONDS = 0.01      # a retried 429/5xx/timeout waits milliseconds in tests

@@ -1,13 +1,20 @@
 """Token buckets shared by every worker on every host, in Redis, so that all of them together stay
 within each marketplace's usage plans; an in-process bucket when no Redis is configured (`make run`).
 
-A bucket refills at `rate` tokens a second up to `burst`; each request takes one. A worker that would
-have to wait longer than `max_wait` gets ProviderRateLimited instead, so its task is retried later
-rather than holding the worker.
+A bucket refills at `rate` tokens a second up to `burst`; each request takes one. We spend a `margin`
+(10%) below the published plan: our clock and Amazon's never agree to the millisecond, and Amazon's
+buckets may already be partly spent by calls we do not see. When a response's `x-amzn-RateLimit-Limit`
+says the seller's dynamic plan is lower, that lower rate is used (remembered an hour, for every worker).
+A 429 empties the bucket, so every worker backs off, not only the one that was refused.
+
+A worker that would have to wait longer than `max_wait` gets ProviderRateLimited instead, so its task
+hands back (having committed what it read) and resumes later rather than holding the worker.
 """
 
 from __future__ import annotations
 
+import contextvars
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -18,10 +25,14 @@ from django.conf import settings
 
 from .providers.base import ProviderRateLimited
 
+OBSERVED_PLAN_TTL = 3600
+
 # Takes a token if there is one; otherwise says how long until there will be. Redis's own clock, so
-# workers on different hosts agree.
+# workers on different hosts agree. KEYS[2] holds a lower rate a response reported, if any.
 _TAKE = """
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local observed = tonumber(redis.call('GET', KEYS[2]) or '')
+if observed and observed > 0 and observed < rate then rate = observed end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -35,62 +46,130 @@ redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
 return tostring(wait)
 """
 
+# The marketplace refused a call: nothing is left in this bucket, whatever we thought.
+_EMPTY = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('HSET', KEYS[1], 'tokens', '0', 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 1
+"""
+
+# Told when a request waits for a token: the import's progress shows "waiting for quota".
+quota_wait_listener: contextvars.ContextVar[Callable[[str, float], None] | None] = contextvars.ContextVar(
+    "quota_wait_listener", default=None)
+
+
+class Store:
+    """Where buckets live: Redis (shared by every worker) or this process (development)."""
+
+    def take(self, key: str, rate: float, burst: float) -> float: ...
+
+    def empty(self, key: str, ttl: int) -> None: ...
+
+    def observe(self, key: str, rate: float) -> None: ...
+
+
+class RedisStore(Store):
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self._take = client.register_script(_TAKE)
+        self._empty = client.register_script(_EMPTY)
+
+    def take(self, key: str, rate: float, burst: float) -> float:
+        return float(self._take(keys=[f"hub:ratelimit:{key}", f"hub:ratelimit-observed:{key}"], args=[rate, burst]))
+
+    def empty(self, key: str, ttl: int) -> None:
+        self._empty(keys=[f"hub:ratelimit:{key}"], args=[ttl])
+
+    def observe(self, key: str, rate: float) -> None:
+        self.client.set(f"hub:ratelimit-observed:{key}", repr(rate), ex=OBSERVED_PLAN_TTL)
+
+
+class LocalStore(Store):
+    """The same algorithm for one process (development without Redis)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._observed: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, rate: float, burst: float) -> float:
+        with self._lock:
+            now = time.monotonic()
+            observed, until = self._observed.get(key, (0.0, 0.0))
+            if until > now and 0 < observed < rate:
+                rate = observed
+            tokens, at = self._buckets.get(key, (float(burst), now))
+            tokens = min(burst, tokens + (now - at) * rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / rate
+
+    def empty(self, key: str, ttl: int) -> None:
+        with self._lock:
+            self._buckets[key] = (0.0, time.monotonic())
+
+    def observe(self, key: str, rate: float) -> None:
+        with self._lock:
+            self._observed[key] = (rate, time.monotonic() + OBSERVED_PLAN_TTL)
+
 
 class SharedTokenBuckets:
-    """RateLimiter for the providers. `scale` multiplies every rate (tests run buckets faster)."""
+    """RateLimiter for the providers. `scale` multiplies every rate (tests run time faster on both sides);
+    `margin` is the share of the published plan we leave unspent."""
 
-    def __init__(self, *, take: Callable[[str, float, int], float], scale: float = 1.0, max_wait: float = 30.0,
+    def __init__(self, *, store: Store, scale: float = 1.0, max_wait: float = 30.0, margin: float = 0.1,
                  sleep: Callable[[float], None] = time.sleep):
-        self._take = take
+        self.store = store
         self.scale = scale
         self.max_wait = max_wait
+        self.margin = margin
         self._sleep = sleep
 
+    def _plan(self, rate: float, burst: int) -> tuple[float, float]:
+        keep = 1.0 - self.margin
+        # The burst keeps a margin too (at least one token): Amazon's bucket may not be as full as ours.
+        return rate * keep * self.scale, float(max(1, min(burst - 1, math.floor(burst * keep)) if burst > 1 else 1))
+
     def acquire(self, key: str, *, rate: float, burst: int) -> None:
-        rate = rate * self.scale
+        rate, burst_kept = self._plan(rate, burst)
         waited = 0.0
         while True:
-            wait = self._take(key, rate, burst)
+            wait = self.store.take(key, rate, burst_kept)
             if wait <= 0:
                 return
             if waited + wait > self.max_wait:
                 raise ProviderRateLimited(
                     f"Our own limit for {key.split(':')[-1]} is spent for now (the marketplace's usage plan); "
                     "carrying on later.", retry_after=wait)
+            listener = quota_wait_listener.get()
+            if listener is not None:
+                listener(key, wait)
             self._sleep(wait)
             waited += wait
 
+    def throttled(self, key: str, *, rate: float, burst: int) -> None:
+        """The marketplace answered 429 on `key`: empty the bucket for every worker."""
+        rate, burst_kept = self._plan(rate, burst)
+        self.store.empty(key, ttl=int(math.ceil(burst_kept / rate)) + 60)
 
-def redis_take(client: redis.Redis) -> Callable[[str, float, int], float]:
-    script = client.register_script(_TAKE)
-
-    def take(key: str, rate: float, burst: int) -> float:
-        return float(script(keys=[f"hub:ratelimit:{key}"], args=[rate, burst]))
-
-    return take
+    def observed(self, key: str, *, published_rate: float, reported_rate: float) -> None:
+        """A response reported this operation's rate for this seller (`x-amzn-RateLimit-Limit`). Only a
+        lower one is kept: a higher one is not a reason to spend more than the published plan."""
+        if 0 < reported_rate < published_rate:
+            self.store.observe(key, reported_rate * (1.0 - self.margin) * self.scale)
 
 
-def local_take() -> Callable[[str, float, int], float]:
-    """The same algorithm for one process (development without Redis)."""
-    lock = threading.Lock()
-    buckets: dict[str, tuple[float, float]] = {}
-
-    def take(key: str, rate: float, burst: int) -> float:
-        with lock:
-            now = time.monotonic()
-            tokens, at = buckets.get(key, (float(burst), now))
-            tokens = min(burst, tokens + (now - at) * rate)
-            if tokens >= 1:
-                buckets[key] = (tokens - 1, now)
-                return 0.0
-            buckets[key] = (tokens, now)
-            return (1 - tokens) / rate
-
-    return take
+def redis_store(client: redis.Redis) -> Store:
+    return RedisStore(client)
 
 
 @lru_cache(maxsize=1)
 def shared_limiter() -> SharedTokenBuckets:
-    take = redis_take(redis.Redis.from_url(settings.REDIS_URL)) if settings.REDIS_URL else local_take()
-    return SharedTokenBuckets(take=take, scale=settings.MARKETPLACE_RATE_LIMIT_SCALE,
-                              max_wait=settings.MARKETPLACE_RATE_LIMIT_MAX_WAIT)
+    store = RedisStore(redis.Redis.from_url(settings.REDIS_URL)) if settings.REDIS_URL else LocalStore()
+    return SharedTokenBuckets(store=store, scale=settings.MARKETPLACE_RATE_LIMIT_SCALE,
+                              max_wait=settings.MARKETPLACE_RATE_LIMIT_MAX_WAIT,
+                              margin=settings.MARKETPLACE_RATE_LIMIT_MARGIN)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -86,6 +86,14 @@ class RateLimiter(Protocol):
         mean waiting longer than a worker should."""
         ...
 
+    def throttled(self, key: str, *, rate: float, burst: int) -> None:
+        """The marketplace answered 429 under `key`: every worker waits for a fresh token."""
+        ...
+
+    def observed(self, key: str, *, published_rate: float, reported_rate: float) -> None:
+        """A response reported the rate the marketplace applies to `key` (lower ones are kept)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Connection:
@@ -158,6 +166,17 @@ class OrderPage:
     orders: tuple[MarketplaceOrder, ...]
     # Once every page up to and including this one is committed, the next poll may start here.
     watermark: dt.datetime | None = None
+    # Where a stopped run resumes once this page is committed (JSON; the provider's own, e.g. a NextToken);
+    # None on the last page. A page cut short by a throttle or an outage (`complete` False) is followed
+    # by the error; its cursor points at itself, so what it missed is listed again.
+    cursor: Mapping[str, Any] | None = None
+    complete: bool = True
+    listed: int = 0                  # orders the marketplace listed on this page (some may be cut short)
+
+
+# Called by a provider with a page's order ids before it reads their details: the ids the caller already
+# has (imported), which need no further call unless the list itself shows a change worth acting on.
+KnownOrders = Callable[[Sequence[str]], "set[str]"]
 
 
 # --- fulfilment and stock -----------------------------------------------------------------------
@@ -218,8 +237,9 @@ class MarketplaceProvider(Protocol):
 
     def test_connection(self, *, conn: Connection) -> str: ...
 
-    def orders_updated_since(self, *, conn: Connection, since: dt.datetime,
-                             until: dt.datetime | None = None) -> Iterator[OrderPage]: ...
+    def orders_updated_since(self, *, conn: Connection, since: dt.datetime, until: dt.datetime | None = None,
+                             cursor: Mapping[str, Any] | None = None,
+                             known: KnownOrders | None = None) -> Iterator[OrderPage]: ...
 
     def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str]) -> list[MarketplaceOrder]: ...
 

@@ -55,6 +55,8 @@ def get_provider(key: str) -> MarketplaceProvider:
             timeout=settings.MARKETPLACE_HTTP_TIMEOUT,
             feed_poll_seconds=settings.AMAZON_FEED_POLL_SECONDS,
             limiter=_limiter(),
+            retries=settings.MARKETPLACE_RETRIES,
+            retry_base=settings.MARKETPLACE_RETRY_BASE_SECONDS,
         )
     if key == "etsy":
         from .etsy.provider import EtsyProvider
@@ -68,5 +70,6 @@ def get_provider(key: str) -> MarketplaceProvider:
             timeout=settings.MARKETPLACE_HTTP_TIMEOUT,
             limiter=_limiter(),
             requests_per_second=settings.ETSY_REQUESTS_PER_SECOND,
+            requests_per_day=settings.ETSY_REQUESTS_PER_DAY,
         )
     raise LookupError(f"no provider for marketplace {key!r}")

@@ -6,6 +6,7 @@ Messages name orders, SKUs and fields, never a buyer's name, address, phone or e
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from warehouse.models import OutboundOrder
 
@@ -25,3 +26,13 @@ def log_entry(*, integration: Integration, level: str, event: str, message: str,
     return ConnectionLogEntry.objects.create(
         integration=integration, level=level, event=event[:60], message=message[:1000],
         marketplace_order_id=marketplace_order_id, order=order)
+
+
+def log_entries(entries: Sequence[ConnectionLogEntry]) -> None:
+    """Writes many entries at once (one statement): an import page's log goes in with its orders."""
+    for e in entries:
+        logger.log(_PY_LEVEL[e.level], e.event, extra={"integration_id": e.integration_id,
+                                                      "marketplace_order_id": e.marketplace_order_id,
+                                                      "order_id": e.order.id if e.order else None})
+    if entries:
+        ConnectionLogEntry.objects.bulk_create(entries)

@@ -3,11 +3,12 @@ the Orders v0 reads retire (the v2026 API carries no supply-source id; reference
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from warehouse.models import Warehouse
 
-from ..models import Integration
+from ..models import Integration, SupplySourceMapping
 from ..providers.base import MarketplaceOrder
 
 
@@ -17,11 +18,16 @@ class Route:
     reason: str                      # why, in words a person can act on
 
 
-def order_route(*, integration: Integration, order: MarketplaceOrder) -> Route:
+def order_route(*, integration: Integration, order: MarketplaceOrder,
+                mappings: Mapping[str, SupplySourceMapping] | None = None) -> Route:
+    """`mappings` (supply source id → mapping), when the caller read them once for many orders."""
     default = integration.default_warehouse
     if order.supply_source_id:
-        mapping = integration.supply_sources.select_related("warehouse").filter(
-            supply_source_id=order.supply_source_id).first()
+        if mappings is not None:
+            mapping = mappings.get(order.supply_source_id)
+        else:
+            mapping = integration.supply_sources.select_related("warehouse").filter(
+                supply_source_id=order.supply_source_id).first()
         if mapping is not None and mapping.warehouse is not None:
             return Route(mapping.warehouse, f"supply source {mapping.alias or mapping.code} is mapped to "
                                             f"{mapping.warehouse.code}")

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from integrations.models import ConnectionLogEntry, ImportedOrder, Integration, PendingImport
+from integrations.models import ConnectionLogEntry, ImportedOrder, ImportRun, Integration, PendingImport
 from integrations.providers.base import ProviderRateLimited
 from integrations.services.confirmations import confirmations_sweep
 from integrations.services.connection import connection_for, provider_for
@@ -207,10 +207,21 @@ def test_daily_quota_nearly_spent_stops_without_losing_orders(etsy, etsy_shop, e
         orders_import(integration=etsy_integration)
     assert caught.value.daily
     etsy_integration.refresh_from_db()
-    assert etsy_integration.orders_watermark == watermark
-    assert OutboundOrder.objects.count() == 0
+    assert etsy_integration.orders_watermark == watermark          # the window is not done
+    assert OutboundOrder.objects.count() == 1                       # but the page it read is in
+    run = ImportRun.objects.get()
+    assert run.state == ImportRun.State.STOPPED and run.cursor and run.imported == 1
     etsy.post("rate_limits", {"remaining_today": 5000})
-    assert len(orders_import(integration=etsy_integration).created) == 1
+    receipts_read = len(etsy.calls("/receipts"))
+    result = orders_import(integration=etsy_integration)
+    assert result.created == [] and OutboundOrder.objects.count() == 1
+    run.refresh_from_db()
+    assert run.state == ImportRun.State.FINISHED and run.resumes == 1 and ImportRun.objects.count() == 1
+    # Resumed after the committed page: the first search's page is not read again.
+    first_search = [c for c in etsy.calls("/receipts")[receipts_read:] if "min_created" in c["query"]]
+    assert all("offset=0" not in c["query"] for c in first_search)
+    etsy_integration.refresh_from_db()
+    assert etsy_integration.orders_watermark > watermark
 
 
 @pytest.mark.django_db

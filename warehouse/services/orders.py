@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..errors import InsufficientStock, InvalidTransition, WarehouseError
@@ -330,3 +330,126 @@ def consignment_add_tracking(*, consignment: Consignment, tracking: dict[int, st
     if order.status == Status.DISPATCHED:
         publish_on_commit(outbound_order_dispatched, tenant_id=order.tenant_id, order_id=order.id)
     return consignment
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    """One order of a batch (outbound_orders_create_many): the arguments of outbound_order_create."""
+
+    warehouse: Warehouse
+    reference: str
+    lines: Sequence[LineSpec]
+    delivery_address: AddressData | None = None
+    shipping_method: str = ""
+    required_collection_date: dt.date | None = None
+    required_delivery_date: dt.date | None = None
+    source: str = "manual"
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    spec: OrderSpec
+    order: OutboundOrder | None = None      # None: refused, see `error`
+    error: WarehouseError | None = None
+    short: str = ""                         # created but left in draft: not enough stock (the reason)
+
+
+def outbound_orders_create_many(*, tenant: Tenant, customer: Customer, specs: Sequence[OrderSpec],
+                                allocate: bool = False) -> list[OrderOutcome]:
+    """outbound_order_create (and, with `allocate`, outbound_order_allocate) for many orders at once, in
+    the caller's transaction, with a fixed number of statements whatever the count: the same checks,
+    the same rows, the same stock arithmetic. An order that fails a check is refused alone (its outcome
+    carries the error); one without enough stock is created in draft (`short` says why), as
+    outbound_order_allocate would leave it. Stock levels are locked in id order, like everywhere else."""
+    if customer.tenant_id != tenant.id:
+        raise WarehouseError("Customer not found.")
+    allowed = set(customer.warehouses.values_list("id", flat=True))
+    outcomes: list[OrderOutcome] = []
+    valid: list[OrderSpec] = []
+    for spec in specs:
+        try:
+            _check_spec(tenant, customer, spec, allowed)
+        except WarehouseError as exc:
+            outcomes.append(OrderOutcome(spec=spec, error=exc))
+            continue
+        valid.append(spec)
+    if not valid:
+        return outcomes
+    with transaction.atomic():
+        short = _allocate_many(valid) if allocate else {}
+        addresses = Address.objects.bulk_create([
+            Address(tenant=tenant, customer=customer, **spec.delivery_address.__dict__)
+            for spec in valid if spec.delivery_address is not None])
+        by_spec = iter(addresses)
+        orders = [OutboundOrder(
+            tenant=tenant, customer=customer, warehouse=spec.warehouse, reference=spec.reference.strip(),
+            source=spec.source, delivery_address=next(by_spec) if spec.delivery_address is not None else None,
+            shipping_method=spec.shipping_method, required_collection_date=spec.required_collection_date,
+            required_delivery_date=spec.required_delivery_date,
+            status=Status.AWAITING_PICK if allocate and i not in short else Status.DRAFT,
+        ) for i, spec in enumerate(valid)]
+        OutboundOrder.objects.bulk_create(orders)
+        OutboundOrderLine.objects.bulk_create(
+            OutboundOrderLine(order=order, product=line.product, quantity=line.quantity,
+                              external_line_id=line.external_line_id)
+            for order, spec in zip(orders, valid, strict=True) for line in spec.lines)
+    outcomes += [OrderOutcome(spec=spec, order=order, short=short.get(i, ""))
+                 for i, (spec, order) in enumerate(zip(valid, orders, strict=True))]
+    return outcomes
+
+
+def _check_spec(tenant: Tenant, customer: Customer, spec: OrderSpec, allowed: set[int]) -> None:
+    if spec.warehouse.tenant_id != tenant.id:
+        raise WarehouseError("Customer or warehouse not found.")
+    if spec.warehouse.id not in allowed:
+        raise WarehouseError(f"{customer.name} may not use warehouse {spec.warehouse.code}.", field="warehouse")
+    if not spec.reference.strip():
+        raise WarehouseError("An order needs a reference.", field="reference")
+    if not spec.lines:
+        raise WarehouseError("An order needs at least one line.", field="lines")
+    for i, line in enumerate(spec.lines):
+        if line.product.customer_id != customer.id:
+            raise WarehouseError(f"Line {i + 1}: product {line.product.code} does not belong to {customer.name}.",
+                                 field="lines")
+        if line.quantity <= 0:
+            raise WarehouseError(f"Line {i + 1}: quantity must be at least 1.", field="lines")
+
+
+def _allocate_many(specs: Sequence[OrderSpec]) -> dict[int, str]:
+    """Reserves stock for each order in turn (first come, first served) under one lock of every level
+    involved; returns {index: reason} for the orders that could not have theirs."""
+    needs: list[dict[int, int]] = []
+    for spec in specs:
+        needed: dict[int, int] = defaultdict(int)
+        for line in spec.lines:
+            needed[line.product.id] += line.quantity
+        needs.append(needed)
+    pairs = Q()
+    for spec, needed in zip(specs, needs, strict=True):
+        pairs |= Q(warehouse_id=spec.warehouse.id, product_id__in=list(needed))
+    levels = {(level.warehouse_id, level.product_id): level
+              for level in StockLevel.objects.select_for_update().filter(pairs).order_by("id")}
+    codes = {line.product.id: line.product.code for spec in specs for line in spec.lines}
+    available = {key: level.available for key, level in levels.items()}
+    taken: dict[tuple[int, int], int] = defaultdict(int)
+    short: dict[int, str] = {}
+    for i, (spec, needed) in enumerate(zip(specs, needs, strict=True)):
+        missing = [f"{codes[p]} (needs {qty}, {available.get((spec.warehouse.id, p), 0)} available)"
+                   for p, qty in needed.items() if available.get((spec.warehouse.id, p), 0) < qty]
+        if missing:
+            short[i] = (f"Not enough stock in {spec.warehouse.code} for order {spec.reference.strip()}: "
+                        f"{', '.join(missing)}.")
+            continue
+        for p, qty in needed.items():
+            available[(spec.warehouse.id, p)] -= qty
+            taken[(spec.warehouse.id, p)] += qty
+    if taken:
+        now = timezone.now()
+        changed = []
+        for key, qty in taken.items():
+            level = levels[key]
+            level.allocated += qty
+            level.updated_at = now
+            changed.append(level)
+        StockLevel.objects.bulk_update(changed, ["allocated", "updated_at"])
+    return short

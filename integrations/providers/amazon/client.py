@@ -1,7 +1,8 @@
 """One method per SP-API operation, over python-amazon-sp-api 2.1.35; failures become ProviderErrors.
 
 Library facts this module relies on (reference/sp-api.md §1):
-- a library client is built per call (it is not thread-safe, §1.3) from a marketplace-like object,
+- a library client is built once per API class and AmazonClient (one seller, one run, one thread: it is
+  not thread-safe, §1.3), all of them on one httpx connection pool, from a marketplace-like object,
   `credentials=dict(...)` with only the code provider (nothing from env vars, files or AWS secrets
   in a multi-tenant process), and `auth_token_client_class` pointed at the configured LWA URL;
   SP_API_DEFAULT_MARKETPLACE is never relied on: the marketplace is always passed explicitly;
@@ -14,9 +15,11 @@ Library facts this module relies on (reference/sp-api.md §1):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import functools
+import hashlib
 import logging
+import random
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -36,6 +39,7 @@ from sp_api.auth import AccessTokenClient, AccessTokenResponse
 from sp_api.auth import access_token_client as library_token_cache
 from sp_api.auth._core import build_cache_key
 from sp_api.base import SellingApiException, fill_query_params
+from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.credential_provider import FromCodeCredentialProvider, MissingCredentials
 
 from integrations.providers.base import (
@@ -146,6 +150,7 @@ class _Hub:
     """Mixed in front of every library client class: right Host header, our own status check."""
 
     last_body: Any = None
+    last_rate_limit: str | None = None
     endpoint: str
 
     @property
@@ -156,6 +161,8 @@ class _Hub:
 
     def _check_response(self, res: httpx.Response, res_no_data: bool = False, bulk: bool = False,
                         wrap_list: bool = False) -> Any:
+        # Best effort, on 2xx/400/404 only (§5): the seller's dynamic plan for this operation.
+        self.last_rate_limit = res.headers.get("x-amzn-ratelimit-limit")
         self.last_body = _checked_body(res)
         return super()._check_response(res, res_no_data, bulk, wrap_list)  # type: ignore[misc]
 
@@ -223,20 +230,38 @@ def _service_token_class(tokens: AccessTokens) -> type:
 # --- the client -----------------------------------------------------------------------------------
 
 
+# Calls that may have taken effect when the answer never came: never re-sent blindly (a timeout is
+# ambiguous; the caller reads back first). A 429 is safe to repeat for any call: Amazon did nothing.
+_NOT_IDEMPOTENT = frozenset({"confirmShipment", "createFeed", "createFeedDocument"})
+
+
 class AmazonClient:
     """SP-API for one seller in one marketplace. Every method is one operation; the provider pages,
-    so it can yield page by page."""
+    so it can yield page by page. One per run: its library clients share one connection pool."""
 
-    def __init__(self, config: ClientConfig, *, refresh_token: str, tokens: AccessTokens | None = None,
-                 limiter: RateLimiter | None = None):
+    def __init__(self, config: ClientConfig, *, refresh_token: str, selling_partner_id: str = "",
+                 tokens: AccessTokens | None = None, limiter: RateLimiter | None = None, retries: int = 3,
+                 retry_base: float = 1.0, sleep: Any = time.sleep):
         self.config = config
         self.refresh_token = refresh_token
         self.tokens = tokens
         self.limiter = limiter
-        # Usage plans are per selling partner and app: one grant (refresh token), named by a digest.
-        self._grant = hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
+        self.retries = retries
+        self.retry_base = retry_base
+        self._sleep = sleep
+        # Usage plans are per selling partner and operation: every marketplace (and so every integration)
+        # of one seller spends the same buckets. Before the seller is known, per grant (a digest).
+        self._principal = selling_partner_id or "grant-" + hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
+        self._apis: dict[type, Any] = {}
+        self._pool: httpx.Client | None = None
 
     # -- plumbing --
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        self._apis.clear()
 
     def _build(self, api_class: type, rdt: str | None) -> Any:
         c = self.config
@@ -256,9 +281,21 @@ class AmazonClient:
             auth_token_client_class=token_class,
         )
 
+    def _api(self, api_class: type) -> Any:
+        """The library client for this API, built once, on the run's one connection pool."""
+        api = self._apis.get(api_class)
+        if api is None:
+            api = self._build(api_class, None)
+            api._transport.close()
+            api._transport = HttpxTransport(client=self._http())
+            self._apis[api_class] = api
+        return api
+
     def _http(self) -> httpx.Client:
-        """For the presigned feed document URLs (the library would use a bare client of its own, §1.1)."""
-        return httpx.Client(timeout=self.config.timeout, verify=auth.tls_context())
+        """The connection pool of this client: every SP-API call and the presigned feed document URLs."""
+        if self._pool is None:
+            self._pool = httpx.Client(timeout=self.config.timeout, verify=auth.tls_context())
+        return self._pool
 
     def _forget_access_token(self) -> None:
         if self.tokens is not None:
@@ -271,27 +308,63 @@ class AmazonClient:
         """Run one library call and return its JSON body. Refused access is retried once with a fresh
         access token: the cached one may have expired; a revoked grant then fails at LWA."""
         try:
-            return self._once(operation, api_class, method, args, kwargs, rdt)
+            return self._with_retries(operation, api_class, method, args, kwargs, rdt)
         except _AccessDenied:
             if rdt is not None:         # an RDT was created just now, for this page
                 raise
             logger.info("amazon.access_denied_retry", extra={"operation": operation})
             self._forget_access_token()
-            return self._once(operation, api_class, method, args, kwargs, rdt)
+            return self._with_retries(operation, api_class, method, args, kwargs, rdt)
+
+    def _with_retries(self, operation: str, api_class: type, method: str, args: tuple[Any, ...],
+                      kwargs: Mapping[str, Any], rdt: str | None) -> Any:
+        """A throttle, a 5xx or a timeout costs a wait and another try of this call (bounded, with
+        jitter), not the run. Only reads are repeated after a 5xx or timeout (§0: read back first)."""
+        name = operation.split()[0]          # "getOrder 123-..." -> the operation's plan
+        rate, burst = usage_plan(name)
+        key = f"amazon:{self._principal}:{name}"
+        attempt = 0
+        while True:
+            if self.limiter is not None:
+                self.limiter.acquire(key, rate=rate, burst=burst)
+            try:
+                return self._once(operation, api_class, method, args, kwargs, rdt, key=key, rate=rate)
+            except ProviderRateLimited as exc:
+                if self.limiter is not None:
+                    self.limiter.throttled(key, rate=rate, burst=burst)
+                if attempt >= self.retries:
+                    raise
+                wait = exc.retry_after or 0.0
+            except ProviderUnavailable:
+                if name in _NOT_IDEMPOTENT or attempt >= self.retries:
+                    raise
+                wait = 0.0
+            attempt += 1
+            backoff = self.retry_base * 2 ** (attempt - 1)
+            delay = max(wait, random.uniform(backoff / 2, backoff))       # noqa: S311 (jitter, not crypto)
+            logger.info("amazon.retry", extra={"operation": name, "attempt": attempt, "delay": round(delay, 3)})
+            self._sleep(delay)
 
     def _once(self, operation: str, api_class: type, method: str, args: tuple[Any, ...],
-              kwargs: Mapping[str, Any], rdt: str | None) -> Any:
-        if self.limiter is not None:
-            name = operation.split()[0]          # "getOrder 123-..." -> the operation's plan
-            rate, burst = usage_plan(name)
-            self.limiter.acquire(f"amazon:{self._grant}:{name}", rate=rate, burst=burst)
+              kwargs: Mapping[str, Any], rdt: str | None, *, key: str, rate: float) -> Any:
         with _translated(operation):
-            api = self._build(api_class, rdt)
+            api = self._api(api_class)
+            api.restricted_data_token = rdt
             try:
                 getattr(api, method)(*args, **kwargs)
-                return api.last_body
             finally:
-                api.close()
+                api.restricted_data_token = None
+            self._observe(api.last_rate_limit, key=key, rate=rate)
+            return api.last_body
+
+    def _observe(self, header: str | None, *, key: str, rate: float) -> None:
+        if not header or self.limiter is None or not hasattr(self.limiter, "observed"):
+            return
+        try:
+            reported = float(header)
+        except ValueError:
+            return
+        self.limiter.observed(key, published_rate=rate, reported_rate=reported)
 
     @staticmethod
     def _read(operation: str, reader: Any, *args: Any, **kwargs: Any) -> Any:
@@ -352,8 +425,8 @@ class AmazonClient:
         return self._read("createFeedDocument", mapping.feed_document_created, body)
 
     def upload_feed_document(self, url: str, content: bytes, content_type: str) -> None:
-        with _translated("feed document upload"), self._http() as http:
-            response = http.put(url, content=content, headers={"Content-Type": content_type})
+        with _translated("feed document upload"):
+            response = self._http().put(url, content=content, headers={"Content-Type": content_type})
         if not 200 <= response.status_code < 300:
             raise ProviderUnavailable(f"Amazon refused the feed document upload: "
                                       f"HTTP {response.status_code}.")
@@ -372,8 +445,8 @@ class AmazonClient:
         return self._read("getFeedDocument", mapping.feed_document_location, body)
 
     def download_feed_document(self, url: str, *, gzipped: bool) -> Mapping[str, Any]:
-        with _translated("feed report download"), self._http() as http:
-            response = http.get(url)
+        with _translated("feed report download"):
+            response = self._http().get(url)
         if not 200 <= response.status_code < 300:
             raise ProviderUnavailable(f"The feed processing report could not be downloaded: "
                                       f"HTTP {response.status_code}.")

@@ -353,6 +353,13 @@ def v0_order_id(order: Any) -> str:
     return _text(_dict(order).get("AmazonOrderId"))
 
 
+def v0_needs_items(order: Any) -> bool:
+    """Only an MFN order ready to ship can become an outbound order: only its items are worth a call."""
+    o = _dict(order)
+    return (_text(o.get("FulfillmentChannel")) != "AFN"
+            and _V0_STATES.get(_text(o.get("OrderStatus"))) in (OrderState.READY, OrderState.PARTIALLY_SHIPPED))
+
+
 def v0_is_afn(order: Any) -> bool:
     return _text(_dict(order).get("FulfillmentChannel")) == "AFN"
 

@@ -17,10 +17,12 @@ from integrations.providers.base import (
     AuthorizationRequest,
     Connection,
     Credentials,
+    KnownOrders,
     MarketplaceOrder,
     OrderPage,
     ProviderAuthError,
     ProviderError,
+    ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
     PushResult,
@@ -56,7 +58,8 @@ class AmazonProvider:
                  lwa_token_url: str = "https://api.amazon.com/auth/o2/token", spapi_endpoint: str = "",
                  seller_central_url: str = "", app_is_draft: bool = False, timeout: float = 20.0,
                  sleep: Callable[[float], None] = time.sleep, feed_poll_seconds: float = 15.0,
-                 feed_max_polls: int = 40, limiter: RateLimiter | None = None):
+                 feed_max_polls: int = 40, limiter: RateLimiter | None = None, retries: int = 3,
+                 retry_base: float = 1.0):
         self.lwa_app_id = lwa_app_id
         self.lwa_client_secret = lwa_client_secret
         self.application_id = application_id
@@ -70,6 +73,10 @@ class AmazonProvider:
         self.feed_poll_seconds = feed_poll_seconds
         self.feed_max_polls = feed_max_polls
         self.limiter = limiter
+        self.retries = retries
+        self.retry_base = retry_base
+        # One AmazonClient (one connection pool) per seller and marketplace for this provider's life: a run.
+        self._clients: dict[tuple[str, str, str], AmazonClient] = {}
 
     # --- the wizard ---------------------------------------------------------------------------------
 
@@ -154,19 +161,22 @@ class AmazonProvider:
 
     # --- orders ------------------------------------------------------------------------------------
 
-    def orders_updated_since(self, *, conn: Connection, since: dt.datetime,
-                             until: dt.datetime | None = None) -> Iterator[OrderPage]:
+    def orders_updated_since(self, *, conn: Connection, since: dt.datetime, until: dt.datetime | None = None,
+                             cursor: Mapping[str, Any] | None = None,
+                             known: KnownOrders | None = None) -> Iterator[OrderPage]:
         """MFN orders in Unshipped, PartiallyShipped or Canceled changed in [since, until], a page at a
-        time. Only the last page carries the watermark: the upper bound Amazon applied."""
+        time. Only the last page carries the watermark: the upper bound Amazon applied. `cursor` resumes
+        a stopped run at its page (NextToken); orders `known` to the caller get no items call."""
         client, _ = self._client(conn)
         if until is not None:
             until = min(until, _now() - _NEWEST_ALLOWED)
             if until <= since:
                 return
+        token = str((cursor or {}).get("next_token") or "")
         if _orders_api(conn) == ORDERS_API_2026:
-            yield from self._pages_2026(client, conn, since, until)
+            yield from self._pages_2026(client, conn, since, until, token)
         else:
-            yield from self._pages_v0(client, conn, since, until)
+            yield from self._pages_v0(client, conn, since, until, token, known)
 
     def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str]) -> list[MarketplaceOrder]:
         """These orders, whatever their status. One that Amazon refuses comes back with `problems`."""
@@ -181,7 +191,7 @@ class AmazonProvider:
         return [self._one_v0(client, order_id, rdt) for order_id in ids]
 
     def _pages_v0(self, client: AmazonClient, conn: Connection, since: dt.datetime,
-                  until: dt.datetime | None) -> Iterator[OrderPage]:
+                  until: dt.datetime | None, next_token: str, known: KnownOrders | None) -> Iterator[OrderPage]:
         params: dict[str, Any] = {
             "MarketplaceIds": conn.marketplace_id,
             "LastUpdatedAfter": mapping.format_datetime(since),
@@ -192,25 +202,36 @@ class AmazonProvider:
         }
         if until is not None:
             params["LastUpdatedBefore"] = mapping.format_datetime(until)
-        next_token = ""
         latest: dt.datetime | None = None
         while True:
+            here = {"next_token": next_token} if next_token else {}
             # One RDT per page on the bulk path: getOrders itself then returns the shipping address
             # and buyer info (§9), instead of one getOrderAddress per order.
             rdt = client.create_restricted_data_token([mapping.RDT_BULK_ORDERS])
             page = client.get_orders({**params, "NextToken": next_token} if next_token else params, rdt=rdt)
-            orders = tuple(self._with_items_v0(client, raw) for raw in page.orders)
+            ids = [i for i in (mapping.v0_order_id(raw) for raw in page.orders) if i]
+            have = known(ids) if known is not None and ids else set()
+            orders: list[MarketplaceOrder] = []
+            try:
+                for raw in page.orders:
+                    orders.append(self._with_items_v0(client, raw, skip_items=mapping.v0_order_id(raw) in have))
+            except (ProviderRateLimited, ProviderUnavailable):
+                # What was read is handed over first: the caller commits it, and resumes at this page.
+                yield OrderPage(orders=tuple(orders), cursor=here, complete=False, listed=len(page.orders))
+                raise
             latest = _latest(latest, (mapping.v0_last_update(raw) for raw in page.orders))
             next_token = page.next_token
             logger.info("amazon.orders_page", extra={"count": len(orders), "more": bool(next_token)})
             if not next_token:
-                yield OrderPage(orders=orders, watermark=page.upper_bound or until or latest)
+                yield OrderPage(orders=tuple(orders), watermark=page.upper_bound or until or latest,
+                                listed=len(page.orders))
                 return
-            yield OrderPage(orders=orders)
+            yield OrderPage(orders=tuple(orders), cursor={"next_token": next_token}, listed=len(page.orders))
 
-    def _with_items_v0(self, client: AmazonClient, raw: Any) -> MarketplaceOrder:
+    def _with_items_v0(self, client: AmazonClient, raw: Any, *, skip_items: bool = False) -> MarketplaceOrder:
         order_id = mapping.v0_order_id(raw)
-        if not order_id or mapping.v0_is_afn(raw):
+        # Items only for an order we may create: not one already imported, not FBA, not cancelled or pending.
+        if skip_items or not order_id or not mapping.v0_needs_items(raw):
             return mapping.order_from_v0(raw, items=None)
         try:
             items = self._items_v0(client, order_id)
@@ -236,7 +257,7 @@ class AmazonProvider:
         return self._with_items_v0(client, raw)
 
     def _pages_2026(self, client: AmazonClient, conn: Connection, since: dt.datetime,
-                    until: dt.datetime | None) -> Iterator[OrderPage]:
+                    until: dt.datetime | None, token: str) -> Iterator[OrderPage]:
         # includedData brings items, recipient and buyer in the same answer: no RDT, no items call.
         params: dict[str, Any] = {
             "marketplaceIds": conn.marketplace_id,
@@ -248,7 +269,6 @@ class AmazonProvider:
         }
         if until is not None:
             params["lastUpdatedBefore"] = mapping.format_datetime(until)
-        token = ""
         latest: dt.datetime | None = None
         while True:
             page = client.search_orders({**params, "paginationToken": token} if token else params)
@@ -257,9 +277,10 @@ class AmazonProvider:
             token = page.next_token
             logger.info("amazon.orders_page", extra={"count": len(orders), "more": bool(token)})
             if not token:
-                yield OrderPage(orders=orders, watermark=page.upper_bound or until or latest)
+                yield OrderPage(orders=orders, watermark=page.upper_bound or until or latest, listed=len(orders))
                 return
-            yield OrderPage(orders=orders)
+            # v2026 pagination tokens live 24 h: a stopped run resumes with it, or starts over.
+            yield OrderPage(orders=orders, cursor={"next_token": token}, listed=len(orders))
 
     @staticmethod
     def _one_2026(client: AmazonClient, order_id: str) -> MarketplaceOrder:
@@ -342,18 +363,30 @@ class AmazonProvider:
 
     # --- plumbing ----------------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Closes the connection pools this provider opened (the end of a run)."""
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
     def _client(self, conn: Connection) -> tuple[AmazonClient, Marketplace]:
         if not conn.refresh_token:
             raise ProviderAuthError("This Amazon integration is not connected: connect it in the wizard.")
         marketplace = marketplace_get(conn.marketplace_id)
+        key = (conn.account_id, conn.refresh_token, marketplace.marketplace_id)
+        if key in self._clients:
+            return self._clients[key], marketplace
         config = ClientConfig(
             lwa_app_id=self.lwa_app_id, lwa_client_secret=self.lwa_client_secret,
             lwa_token_url=self.lwa_token_url, endpoint=self.spapi_endpoint or marketplace.endpoint,
             marketplace_id=marketplace.marketplace_id, aws_region=marketplace.aws_region,
             timeout=self.timeout,
         )
-        return (AmazonClient(config, refresh_token=conn.refresh_token, tokens=conn.tokens, limiter=self.limiter),
-                marketplace)
+        client = AmazonClient(config, refresh_token=conn.refresh_token, selling_partner_id=conn.account_id,
+                              tokens=conn.tokens, limiter=self.limiter, retries=self.retries,
+                              retry_base=self.retry_base, sleep=self.sleep)
+        self._clients[key] = client
+        return client, marketplace
 
 
 def _orders_api(conn: Connection) -> str:

@@ -39,12 +39,16 @@ class EtsyClient:
     def __init__(self, *, keystring: str, shared_secret: str, api_base_url: str, timeout: float,
                  daily_quota_reserve: int, sleep: Callable[[float], None],
                  monotonic: Callable[[], float] = time.monotonic, session: requests.Session | None = None,
-                 limiter: RateLimiter | None = None, requests_per_second: int = 10):
+                 limiter: RateLimiter | None = None, requests_per_second: int = 10,
+                 requests_per_day: int = 10000):
         self._base = api_base_url.rstrip("/")
-        # reference §9: one per-second limit per application (API key), shared by every worker.
+        # reference §9: a per-second and a per-day limit per application (API key), shared by every worker
+        # and every shop. The day is a sliding 24 h window: a bucket holding the day's calls, refilling
+        # over 24 h, keeps within it.
         self._limiter = limiter
         self._limit_key = f"etsy:{keystring}"
         self._requests_per_second = requests_per_second
+        self._requests_per_day = requests_per_day
         # reference §1: keystring:shared_secret since Feb 2026; the bare keystring is refused.
         self._api_key = f"{keystring}:{shared_secret}"
         self._timeout = timeout
@@ -107,7 +111,10 @@ class EtsyClient:
     def _send(self, method: str, path: str, token: str | None, **kwargs: Any) -> requests.Response:
         self._quota.before_call()
         if self._limiter is not None:
-            self._limiter.acquire(self._limit_key, rate=self._requests_per_second, burst=self._requests_per_second)
+            self._limiter.acquire(f"{self._limit_key}:day", rate=self._requests_per_day / 86400,
+                                  burst=self._requests_per_day)
+            self._limiter.acquire(f"{self._limit_key}:second", rate=self._requests_per_second,
+                                  burst=self._requests_per_second)
         headers = {"x-api-key": self._api_key, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -126,7 +133,11 @@ class EtsyClient:
     def _decode(self, response: requests.Response) -> Json:
         status = response.status_code
         if status == 429:
-            raise self._quota.limited(response)
+            limited = self._quota.limited(response)
+            if self._limiter is not None and hasattr(self._limiter, "throttled"):
+                self._limiter.throttled(f"{self._limit_key}:second", rate=self._requests_per_second,
+                                        burst=self._requests_per_second)
+            raise limited
         if status >= 500:
             raise ProviderUnavailable(f"Etsy failed (HTTP {status}): {_error_text(response) or 'no detail'}.")
         try:

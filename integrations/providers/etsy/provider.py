@@ -14,6 +14,7 @@ from integrations.providers.base import (
     AuthorizationRequest,
     Connection,
     Credentials,
+    KnownOrders,
     MarketplaceOrder,
     OrderPage,
     ProviderAuthError,
@@ -72,14 +73,15 @@ class EtsyProvider:
                  oauth_connect_url: str = "https://www.etsy.com/oauth/connect",
                  token_url: str = "https://api.etsy.com/v3/public/oauth/token", timeout: float = 20.0,
                  daily_quota_reserve: int = 50, sleep: Callable[[float], None] = time.sleep,
-                 limiter: RateLimiter | None = None, requests_per_second: int = 10):
+                 limiter: RateLimiter | None = None, requests_per_second: int = 10,
+                 requests_per_day: int = 10000):
         self._auth = EtsyAuth(keystring=keystring, shared_secret=shared_secret,
                               oauth_connect_url=oauth_connect_url, token_url=token_url, timeout=timeout,
                               now=_utcnow)
         self._client = EtsyClient(keystring=keystring, shared_secret=shared_secret,
                                   api_base_url=api_base_url, timeout=timeout,
                                   daily_quota_reserve=daily_quota_reserve, sleep=sleep, limiter=limiter,
-                                  requests_per_second=requests_per_second)
+                                  requests_per_second=requests_per_second, requests_per_day=requests_per_day)
 
     # --- connect ------------------------------------------------------------------------------------
     def authorization_url(self, *, state: str, redirect_uri: str,
@@ -118,49 +120,60 @@ class EtsyProvider:
         return f"Connected to Etsy shop {name or shop_id}"
 
     # --- orders -----------------------------------------------------------------------------------
-    def orders_updated_since(self, *, conn: Connection, since: dt.datetime,
-                             until: dt.datetime | None = None) -> Iterator[OrderPage]:
+    def orders_updated_since(self, *, conn: Connection, since: dt.datetime, until: dt.datetime | None = None,
+                             cursor: Mapping[str, Any] | None = None,
+                             known: KnownOrders | None = None) -> Iterator[OrderPage]:
         """Paid open receipts created in the window, late payments, and cancellations.
 
-        The watermark is when this poll started (before its first call), on the final page only.
+        Receipts carry their transactions, so `known` saves no call here. Each page's cursor is the
+        search and offset after it; the watermark (when this poll started, before its first call, or
+        when the resumed run first started) comes on a final page of its own.
         """
         started = _utcnow()
+        if cursor and cursor.get("started"):
+            started = dt.datetime.fromtimestamp(int(cursor["started"]), dt.UTC)
         watermark = min(started, _aware(until)) if until is not None else started
         tokens, shop_id = _tokens(conn), _shop_id(conn)
         seen: set[tuple[str, str]] = set()
-        pending: tuple[MarketplaceOrder, ...] | None = None
-        for search in _order_searches(since, until):
-            for rows in self._receipt_pages(tokens, shop_id, search):
+        searches = _order_searches(since, until)
+        first = int((cursor or {}).get("search") or 0)
+        for index, search in enumerate(searches):
+            if index < first:
+                continue
+            resume = cursor if cursor and index == first else None
+            for rows, position in self._receipt_pages(tokens, shop_id, search, resume):
                 orders = _new_orders(rows, seen)
-                if not orders:
-                    continue
-                if pending is not None:
-                    yield OrderPage(orders=pending)
-                pending = orders
-        yield OrderPage(orders=pending or (), watermark=watermark)
+                yield OrderPage(orders=orders, listed=len(rows), cursor={
+                    "search": index, **position, "started": int(started.timestamp())})
+        yield OrderPage(orders=(), watermark=watermark)
 
     def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str]) -> list[MarketplaceOrder]:
         tokens, shop_id = _tokens(conn), _shop_id(conn)
         return [mapping.receipt_to_order(self._client.get_shop_receipt(tokens, shop_id, str(order_id)))
                 for order_id in order_ids]
 
-    def _receipt_pages(self, tokens: AccessTokens, shop_id: str,
-                       search: _Search) -> Iterator[list[Mapping[str, Any]]]:
+    def _receipt_pages(self, tokens: AccessTokens, shop_id: str, search: _Search,
+                       resume: Mapping[str, Any] | None) -> Iterator[tuple[list[Mapping[str, Any]], dict[str, Any]]]:
         params = dict(search.params)
         offset = 0
+        if resume:
+            offset = int(resume.get("offset") or 0)
+            if resume.get("min") is not None:
+                params[search.min_param] = int(resume["min"])
         while True:
             query = {**params, "sort_on": search.sort_on, "sort_order": "asc", "limit": _PAGE_SIZE,
                      "offset": offset}
             rows, count = mapping.results_page(self._client.get_shop_receipts(tokens, shop_id, query))
-            if rows:
-                yield rows
             offset += len(rows)
             # reference §11: stop once offset + len(results) reaches count, or on a short page.
-            if len(rows) < _PAGE_SIZE or offset >= count:
-                return
-            if offset > _MAX_OFFSET:
+            last = len(rows) < _PAGE_SIZE or offset >= count
+            if not last and offset > _MAX_OFFSET:
                 params[search.min_param] = _restart_from(rows[-1], search, params)
                 offset = 0
+            if rows:
+                yield rows, {"offset": offset, "min": params.get(search.min_param)}
+            if last:
+                return
 
     # --- fulfilment -------------------------------------------------------------------------------
     def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> None:

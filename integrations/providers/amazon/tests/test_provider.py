@@ -456,7 +456,8 @@ def test_confirm_shipment_sends_exactly_amazons_body_once_per_package(amazon_san
     assert len(amazon_sandbox.state(sp)["confirmations"]) == 2
 
 
-def test_throttled_confirmation_is_rate_limited_and_records_nothing(amazon_sandbox, provider, seller):
+def test_throttled_confirmation_is_retried_then_rate_limited_and_records_nothing(amazon_sandbox, provider, seller,
+                                                                                 sleeps):
     order = amazon_sandbox.create_order(seller.selling_partner_id, items=ONE_MUG)
     shipment = ShipmentConfirmation(
         order_id=order["AmazonOrderId"], package_reference="CON-9", carrier_code="Australia Post",
@@ -464,12 +465,13 @@ def test_throttled_confirmation_is_rate_limited_and_records_nothing(amazon_sandb
         tracking_number="33ABC0009", ship_date=dt.datetime.now(UTC) - dt.timedelta(minutes=5),
         items=(ShipmentItem(order["OrderItems"][0]["OrderItemId"], 1),))
     provider.test_connection(conn=seller.conn)          # the access token is cached: the 429 hits the call
-    amazon_sandbox.set_faults(throttle_next=1)
+    amazon_sandbox.set_faults(throttle_next=4)          # the first try and all three retries
 
     with pytest.raises(ProviderRateLimited, match="throttled confirmShipment") as caught:
         provider.confirm_shipment(conn=seller.conn, shipment=shipment)
 
     assert caught.value.retry_after is None            # SP-API sends no Retry-After (§5)
+    assert len(sleeps) == 3 and sleeps[0] < sleeps[2] <= 4.0     # backing off, bounded
     assert amazon_sandbox.state(seller.selling_partner_id)["confirmations"] == []
     provider.confirm_shipment(conn=seller.conn, shipment=shipment)
     assert len(amazon_sandbox.state(seller.selling_partner_id)["confirmations"]) == 1
@@ -478,9 +480,35 @@ def test_throttled_confirmation_is_rate_limited_and_records_nothing(amazon_sandb
 def test_throttled_orders_poll_raises_rate_limited(amazon_sandbox, provider, seller):
     amazon_sandbox.create_order(seller.selling_partner_id, items=ONE_MUG)
     provider.test_connection(conn=seller.conn)
-    amazon_sandbox.set_faults(throttle_next=1)
+    amazon_sandbox.set_faults(throttle_next=4)
     with pytest.raises(ProviderRateLimited):
         list(provider.orders_updated_since(conn=seller.conn, since=an_hour_ago()))
+
+
+def test_one_throttle_or_server_error_costs_a_retry_not_the_call(amazon_sandbox, provider, seller, sleeps):
+    amazon_sandbox.create_order(seller.selling_partner_id, items=ONE_MUG)
+    provider.test_connection(conn=seller.conn)
+    amazon_sandbox.set_faults(throttle_next=1)
+    assert len([o for page in provider.orders_updated_since(conn=seller.conn, since=an_hour_ago())
+                for o in page.orders]) == 1
+    amazon_sandbox.set_faults(fail_next=2, error_statuses=[503])
+    assert len([o for page in provider.orders_updated_since(conn=seller.conn, since=an_hour_ago())
+                for o in page.orders]) == 1
+    assert len(sleeps) == 3
+
+
+def test_a_confirmation_that_failed_on_the_server_is_not_sent_again(amazon_sandbox, provider, seller):
+    order = amazon_sandbox.create_order(seller.selling_partner_id, items=ONE_MUG)
+    shipment = ShipmentConfirmation(
+        order_id=order["AmazonOrderId"], package_reference="CON-7", carrier_code="Australia Post",
+        carrier_name="", tracking_number="33ABC0007", ship_date=dt.datetime.now(UTC) - dt.timedelta(minutes=5),
+        items=(ShipmentItem(order["OrderItems"][0]["OrderItemId"], 1),))
+    provider.test_connection(conn=seller.conn)
+    amazon_sandbox.set_faults(fail_next=1, error_statuses=[500], path_contains="shipmentConfirmation")
+    with pytest.raises(ProviderUnavailable):
+        provider.confirm_shipment(conn=seller.conn, shipment=shipment)
+    # Ambiguous: the caller reads back before sending again (§0), so the client made one call only.
+    assert len([c for c in amazon_sandbox.calls() if "shipmentConfirmation" in c["path"]]) == 1
 
 
 @pytest.mark.parametrize(("fault", "message"), [
@@ -489,7 +517,7 @@ def test_throttled_orders_poll_raises_rate_limited(amazon_sandbox, provider, sel
     ({"slow_next": 1, "slow_seconds": 1.5}, "did not answer getSupplySources in time"),
 ])
 def test_server_failures_are_unavailable(amazon_sandbox, make_provider, seller, fault, message):
-    provider = make_provider(timeout=0.4)
+    provider = make_provider(timeout=0.4, retries=0)
     provider.test_connection(conn=seller.conn)
     amazon_sandbox.set_faults(**fault)
     with pytest.raises(ProviderUnavailable, match=message):
