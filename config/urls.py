@@ -7,9 +7,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/billing/", include("billing.api.urls")),
     path("api/v1/", include("warehouse.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("integrations/", include("integrations.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("warehouse.urls")),
 ]

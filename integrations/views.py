@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from billing.selectors import active_integrations_count
 from warehouse import selectors as wh
 from warehouse.selectors import Scope
 from warehouse.views import scoped
@@ -57,7 +58,8 @@ def _manageable(request, scope: Scope, integration_id: int) -> Integration:
 def integration_list(request, scope: Scope):
     """One tile per marketplace (from the provider registry) with the chosen customer's integrations on
     it. A customer user always sees its own customer; an admin picks one, and meanwhile sees them all."""
-    integrations = selectors.integration_list(scope=scope)
+    integrations = selectors.integration_list(scope=scope).annotate(
+        customer_active_integrations=active_integrations_count("customer"))
     customers = list(wh.customer_list(scope=scope))
     picker = CustomerPickForm(request.GET or None, customers=customers) if scope.customer is None else None
     if scope.customer is not None:
@@ -68,10 +70,11 @@ def integration_list(request, scope: Scope):
         raise Http404("Customer not found.")
     else:
         chosen = None
-    tiles, refusal = [], None
+    tiles, refusal, chosen_active = [], None, 0
     if chosen is not None:
         may_configure = setup.user_may_manage(user=request.user, customer=chosen)
         own = [i for i in integrations if i.customer_id == chosen.id]
+        chosen_active = sum(i.status == Integration.Status.ACTIVE for i in own)
         tiles = [{"marketplace": m, "integrations": [i for i in own if i.marketplace == m.key],
                   "form": NewIntegrationForm(prefix=m.key, initial={"customer": chosen.id, "marketplace": m.key},
                                              customers=[chosen]) if may_configure else None}
@@ -80,7 +83,8 @@ def integration_list(request, scope: Scope):
             refusal = ("Your warehouse manages your integrations for you. Ask them to allow self-managed "
                        "integrations for your login to set one up yourself.")
     return render(request, "integrations/list.html", {
-        "integrations": integrations, "picker": picker, "chosen": chosen, "tiles": tiles, "refusal": refusal})
+        "integrations": integrations, "picker": picker, "chosen": chosen, "tiles": tiles, "refusal": refusal,
+        "chosen_active_integrations": chosen_active})
 
 
 @require_POST
@@ -159,7 +163,7 @@ def integration_setup(request, scope: Scope, integration_id: int, step: int):
                     inventory_frequency_minutes=data["inventory_frequency_minutes"],
                     inventory_warehouses=[form.warehouses[i] for i in data["inventory_warehouses"]])
                 if integration.status in (Integration.Status.SETUP, Integration.Status.ERROR):
-                    setup.integration_finish(integration=integration)
+                    setup.integration_finish(integration=integration, user=request.user)
                     messages.success(request, f"{integration.name} is active. Orders are imported within minutes.")
                 else:
                     messages.success(request, "Settings saved.")
@@ -228,17 +232,17 @@ def integration_action(request, scope: Scope, integration_id: int, action: str):
         if action == "test":
             messages.success(request, setup.integration_test_connection(integration=integration))
         elif action == "off":
-            setup.integration_turn_off(integration=integration)
+            setup.integration_turn_off(integration=integration, user=request.user)
             messages.success(request, "Turned off: nothing syncs until you turn it on again.")
         elif action == "on":
-            setup.integration_turn_on(integration=integration)
+            setup.integration_turn_on(integration=integration, user=request.user)
             messages.success(request, "Turned on: orders placed meanwhile are being imported.")
         elif action == "disconnect":
-            setup.integration_disconnect(integration=integration)
+            setup.integration_disconnect(integration=integration, user=request.user)
             messages.success(request, "Disconnected. Connect again to resume, or choose another marketplace.")
             return redirect("integrations:setup", integration.id, 2)
         elif action == "delete":
-            setup.integration_delete(integration=integration)
+            setup.integration_delete(integration=integration, user=request.user)
             messages.success(request, f"{integration.name} deleted. Orders already imported stay.")
             return redirect("integrations:list")
         elif action == "refresh-sources":

@@ -65,7 +65,7 @@ def home(request, scope: Scope):
 
 @scoped
 def customer_list(request, scope: Scope):
-    customers = selectors.customer_list(scope=scope).prefetch_related("warehouses")
+    customers = selectors.customer_list_with_active_integrations(scope=scope).prefetch_related("warehouses")
     return render(request, "warehouse/customer_list.html", {"customers": customers})
 
 

@@ -12,6 +12,8 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from billing.services import integration_event_record
+
 from ..models import Integration
 from ..providers.base import Connection, MarketplaceProvider, ProviderAuthError
 from ..providers.registry import get_provider
@@ -64,11 +66,16 @@ class DatabaseAccessTokens:
 
 
 def integration_mark_needs_reconnect(*, integration_id: int, reason: str) -> None:
-    integration = Integration.objects.get(pk=integration_id)
-    if integration.status == Integration.Status.DELETED:
-        return
-    Integration.objects.filter(pk=integration_id).update(
-        status=Integration.Status.ERROR, status_message=f"Reconnect needed: {reason}"[:500], updated_at=timezone.now())
+    with transaction.atomic():
+        integration = Integration.objects.select_for_update().get(pk=integration_id)
+        if integration.status == Integration.Status.DELETED:
+            return
+        before = integration.status
+        integration.status = Integration.Status.ERROR
+        integration.status_message = f"Reconnect needed: {reason}"[:500]
+        integration.save(update_fields=["status", "status_message", "updated_at"])
+        if before != Integration.Status.ERROR:
+            integration_event_record(integration=integration, kind="needs_reconnect", from_status=before)
     log_entry(integration=integration, level=ERROR, event="connection.revoked",
               message=f"The marketplace refused our access ({reason}). Reconnect the integration to resume syncing.")
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing.services import integration_event_record
 from warehouse.models import Customer, Tenant, User, Warehouse
 
 from ..errors import IntegrationError
@@ -113,7 +114,7 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
         raise IntegrationError(f"The marketplace did not complete the connection: {exc.message}. Nothing was saved.") from exc
     try:
         integration = _store_credentials(integration=integration, credentials=credentials,
-                                         marketplace_id=state.marketplace_id)
+                                         marketplace_id=state.marketplace_id, user=user)
     except IntegrityError:
         raise IntegrationError(
             f"{integration.customer.name} already has a live {integration.get_marketplace_display()} integration for "
@@ -131,7 +132,8 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
     return integration
 
 
-def _store_credentials(*, integration: Integration, credentials, marketplace_id: str) -> Integration:
+def _store_credentials(*, integration: Integration, credentials, marketplace_id: str,
+                       user: User | None = None) -> Integration:
     with transaction.atomic():
         integration = Integration.objects.select_for_update().get(pk=integration.pk)
         integration.refresh_token = credentials.refresh_token
@@ -144,10 +146,14 @@ def _store_credentials(*, integration: Integration, credentials, marketplace_id:
             integration.marketplace_id = marketplace_id
         integration.connected_at = timezone.now()
         integration.status_message = ""
-        if integration.status == Status.ERROR:
+        reconnected = integration.status == Status.ERROR
+        if reconnected:
             integration.status = Status.ACTIVE if integration.activated_at else Status.SETUP
         integration.wizard_step = max(integration.wizard_step, 3)
         integration.save()
+        if reconnected:
+            integration_event_record(integration=integration, kind="reconnected", from_status=Status.ERROR,
+                                     user=user)
     return integration
 
 
@@ -232,17 +238,21 @@ def _queue_import(integration: Integration) -> None:
 
 
 @transaction.atomic
-def integration_finish(*, integration: Integration) -> Integration:
+def integration_finish(*, integration: Integration, user: User | None = None) -> Integration:
     integration = Integration.objects.select_for_update().get(pk=integration.pk)
     if not integration.is_connected:
         raise IntegrationError("Connect the marketplace account before finishing.")
     if integration.default_warehouse_id is None and not integration.supply_sources.filter(warehouse__isnull=False).exists():
         raise IntegrationError("Choose a default warehouse or map at least one supply source, or no order can come in.")
+    before = integration.status
     if integration.status in (Status.SETUP, Status.ERROR):
         integration.status = Status.ACTIVE
     integration.activated_at = integration.activated_at or timezone.now()
     integration.wizard_step = 5
     integration.save()
+    if before != integration.status:
+        integration_event_record(integration=integration, from_status=before, user=user,
+                                 kind="reconnected" if before == Status.ERROR else "activated")
     log_entry(integration=integration, level=INFO, event="integration.activated",
               message="Integration is active: orders are imported every few minutes.")
     _queue_import(integration)
@@ -250,22 +260,24 @@ def integration_finish(*, integration: Integration) -> Integration:
 
 
 @transaction.atomic
-def integration_turn_off(*, integration: Integration) -> Integration:
+def integration_turn_off(*, integration: Integration, user: User | None = None) -> Integration:
     if integration.status != Status.ACTIVE:
         raise IntegrationError("Only an active integration can be turned off.")
     integration.status = Status.PAUSED
     integration.save(update_fields=["status", "updated_at"])
+    integration_event_record(integration=integration, kind="turned_off", from_status=Status.ACTIVE, user=user)
     log_entry(integration=integration, level=INFO, event="integration.turned_off",
               message="Integration turned off: nothing syncs until it is turned on again.")
     return integration
 
 
 @transaction.atomic
-def integration_turn_on(*, integration: Integration) -> Integration:
+def integration_turn_on(*, integration: Integration, user: User | None = None) -> Integration:
     if integration.status != Status.PAUSED:
         raise IntegrationError("Only a turned-off integration can be turned on.")
     integration.status = Status.ACTIVE
     integration.save(update_fields=["status", "updated_at"])
+    integration_event_record(integration=integration, kind="turned_on", from_status=Status.PAUSED, user=user)
     log_entry(integration=integration, level=INFO, event="integration.turned_on",
               message="Integration turned on: orders placed while it was off are imported now.")
     _queue_import(integration)     # the watermark did not move while off
@@ -273,7 +285,8 @@ def integration_turn_on(*, integration: Integration) -> Integration:
 
 
 @transaction.atomic
-def integration_disconnect(*, integration: Integration) -> Integration:
+def integration_disconnect(*, integration: Integration, user: User | None = None) -> Integration:
+    before = integration.status
     integration.refresh_token = integration.access_token = ""
     integration.access_token_expires_at = None
     integration.account_id = integration.shop_id = integration.shop_name = ""
@@ -282,19 +295,27 @@ def integration_disconnect(*, integration: Integration) -> Integration:
     integration.wizard_step = 2
     integration.save()
     integration.supply_sources.all().delete()
+    if before != Status.SETUP:
+        integration_event_record(integration=integration, kind="disconnected", from_status=before, user=user)
     log_entry(integration=integration, level=INFO, event="connection.disconnected",
               message="Disconnected from the marketplace; the stored tokens were erased.")
     return integration
 
 
 @transaction.atomic
-def integration_delete(*, integration: Integration) -> Integration:
+def integration_delete(*, integration: Integration, user: User | None = None) -> Integration:
     """Stops every job and billing; the outbound orders already imported stay."""
+    integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    if integration.status == Status.DELETED:
+        return integration      # deleted once: billing stopped then, not now
+    before = integration.status
     integration.status = Status.DELETED
     integration.deleted_at = timezone.now()
     integration.refresh_token = integration.access_token = ""
     integration.access_token_expires_at = None
     integration.save()
+    integration_event_record(integration=integration, kind="deleted", from_status=before, user=user,
+                             at=integration.deleted_at)
     return integration
 
 

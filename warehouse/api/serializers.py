@@ -101,10 +101,12 @@ class ErrorSerializer(serializers.Serializer):
 class CustomerSerializer(serializers.ModelSerializer):
     warehouses = serializers.PrimaryKeyRelatedField(many=True, read_only=True,
                                                     help_text="Ids of the warehouses this customer may use.")
+    active_integrations = serializers.IntegerField(
+        read_only=True, help_text="How many of the customer's marketplace integrations are active (live) now.")
 
     class Meta:
         model = Customer
-        fields = ["id", "code", "name", "email", "phone", "warehouses"]
+        fields = ["id", "code", "name", "email", "phone", "warehouses", "active_integrations"]
 
 
 class WarehouseSerializer(serializers.ModelSerializer):

@@ -128,10 +128,14 @@ class CustomerViewSet(ScopedViewSet):
         return Prefetch("warehouses", queryset=selectors.warehouse_list(scope=self.scope))
 
     def list(self, request):
-        return self.page(selectors.customer_list(scope=self.scope).prefetch_related(self._warehouses()))
+        return self.page(selectors.customer_list_with_active_integrations(scope=self.scope)
+                         .prefetch_related(self._warehouses()))
 
     def retrieve(self, request, pk=None):
-        customer = selectors.customer_get(scope=self.scope, customer_id=self.object_id("Customer"))
+        customer = (selectors.customer_list_with_active_integrations(scope=self.scope)
+                    .filter(pk=self.object_id("Customer")).first())
+        if customer is None:
+            raise NotFound("Customer not found.")
         prefetch_related_objects([customer], self._warehouses())
         return Response(s.CustomerSerializer(customer).data)
 

@@ -9,7 +9,7 @@ def test_list_and_retrieve_customers(api, customer, warehouse):
     assert response.status_code == 200
     assert response.json()["results"] == [{
         "id": customer.id, "code": customer.code, "name": customer.name, "email": "", "phone": "",
-        "warehouses": [warehouse.id],
+        "warehouses": [warehouse.id], "active_integrations": 0,
     }]
     response = api.get(f"/api/v1/customers/{customer.id}/")
     assert response.status_code == 200
