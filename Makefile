@@ -24,6 +24,7 @@ migrate: install
 
 demo: migrate
 	$(VPY) manage.py seed_demo
+	$(VPY) manage.py seed_billing_demo
 
 run: demo
 	$(VPY) scripts/devstack.py
