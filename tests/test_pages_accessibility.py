@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from billing.services import integration_event_record
 from integrations.models import ConnectionLogEntry, Integration, SupplySourceMapping
 from tests.browser import log_in
 from tests.factories import ProductFactory, StockLevelFactory, make_order
@@ -48,6 +50,8 @@ def pages_data(tenant, customer, warehouse, admin_user, customer_user):
         tenant=tenant, customer=customer, marketplace="amazon", name="Amazon AU", status="active",
         marketplace_id="A39IBJ37TRP1C6", account_id="A1SELLER", refresh_token="Atzr|x", default_warehouse=warehouse,
         connected_at=timezone.now(), activated_at=timezone.now(), wizard_step=5, last_import_at=timezone.now())
+    with transaction.atomic():      # its billing history, so the statement page has a line
+        integration_event_record(integration=amazon, kind="activated", from_status="setup", user=admin_user)
     SupplySourceMapping.objects.create(integration=amazon, supply_source_id="ss-1", code="SYD-1", alias="Sydney",
                                        status="Active")
     SupplySourceMapping.objects.create(integration=amazon, supply_source_id="ss-2", code="OLD-1", alias="Old",
@@ -66,7 +70,8 @@ def _admin_pages(d):
     return ["/", "/customers/", "/orders/", f"/orders/{d['open'].id}/", f"/orders/{d['shipped'].id}/",
             "/consignments/", "/integrations/", f"/integrations/{a}/", f"/integrations/{a}/setup/1/",
             f"/integrations/{a}/setup/2/", f"/integrations/{a}/setup/3/", f"/integrations/{a}/setup/4/",
-            f"/integrations/{e}/setup/2/", f"/integrations/{e}/", "/orders/999999/"]
+            f"/integrations/{e}/setup/2/", f"/integrations/{e}/", "/orders/999999/", "/billing/",
+            "/billing/?month=2026-13"]
 
 
 def _brand_pages(d):

@@ -31,7 +31,7 @@ def test_admin_sees_dots_and_a_statement_that_matches_its_csv_and_the_api(page, 
     expect(row.locator(".active-integrations")).to_have_text("1 active integration")
     expect(row.locator(".active-integrations .dot")).to_be_visible()
     assert row.locator(".active-integrations .dot").evaluate("e => getComputedStyle(e).backgroundColor") \
-        == "rgb(45, 164, 78)"      # green
+        == "rgb(17, 99, 41)"      # green: var(--ok), #116329
     expect(page.locator("tr", has_text="Quiet Brand").locator(".active-integrations")).to_have_count(0)
     page.get_by_role("link", name="Integrations").click()
     expect(page.locator("tr", has_text="Amazon AU").locator(".active-integrations")).to_have_text(
@@ -64,7 +64,7 @@ def test_admin_sees_dots_and_a_statement_that_matches_its_csv_and_the_api(page, 
 
 def test_a_customer_user_has_no_billing_link_and_is_refused(page, live_server, customer_user):
     log_in(page, live_server, customer_user)
-    expect(page.get_by_role("link", name="Customers")).to_be_visible()
+    expect(page.get_by_role("link", name="Integrations")).to_be_visible()
     expect(page.get_by_role("link", name="Billing")).to_have_count(0)
     response = page.goto(f"{live_server.url}/billing/")
     assert response.status == 403

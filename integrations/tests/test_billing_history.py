@@ -9,7 +9,18 @@ import pytest
 from billing.models import IntegrationEvent
 from integrations.models import Integration
 
-from .test_wizard import amazon_app, connect_amazon, local, public_url, start_amazon_wizard  # noqa: F401
+from .test_wizard import AMAZON_CALLBACK, connect_amazon, local, start_amazon_wizard
+
+
+@pytest.fixture(autouse=True)
+def public_url(settings):
+    settings.PUBLIC_BASE_URL = "http://testserver"
+
+
+@pytest.fixture
+def amazon_app(amazon, amazon_sandbox):
+    amazon_sandbox.set_redirect_uris(AMAZON_CALLBACK)
+    return amazon
 
 
 @pytest.mark.django_db(transaction=True)
