@@ -13,7 +13,7 @@ from integrations.models import Integration
 from integrations.services.setup import integration_turn_off
 from tests.factories import UserFactory
 
-from .conftest import at
+from .conftest import at, moment
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +118,26 @@ def test_the_admin_shows_the_history_read_only_and_only_the_tenants(client, tena
     assert client.get(f"/admin/billing/integrationevent/{other.pk}/change/").status_code in (302, 404)
     assert IntegrationEvent.objects.count() == 2
     assert IntegrationEvent.objects.get(pk=record.pk).kind == "activated"
+
+
+def test_disconnecting_is_recorded_and_billing_goes_on_until_deleted(tenant, customer, timeline, admin_user):
+    from billing.selectors import Month, statement_for
+    from integrations.services.setup import integration_disconnect
+
+    amazon = timeline.activate("2026-04-01 09:00", name="Amazon AU")
+    with moment("2026-04-10 09:00"):
+        integration_disconnect(integration=Integration.objects.get(pk=amazon.pk), user=admin_user)
+    assert [h[:4] for h in history(amazon)][-1] == ("disconnected", "active", "setup", "admin")
+    april = statement_for(tenant=tenant, month=Month(2026, 4), now=at("2026-05-01 00:00"))
+    assert [(line.name, line.billable_days) for line in april.customers[0].integrations] == [("Amazon AU", 30)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_outside_a_transaction_is_refused(customer, admin_user):
+    from billing.services import integration_event_record
+
+    integration = Integration.objects.create(tenant=customer.tenant, customer=customer, marketplace="amazon",
+                                             name="Loose", status="active")
+    with pytest.raises(RuntimeError):
+        integration_event_record(integration=integration, kind="activated", from_status="setup", user=admin_user)
+    assert not IntegrationEvent.objects.exists()
