@@ -15,3 +15,9 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("", include("warehouse.urls")),
 ]
+
+# Under /api/ every error is JSON, including unknown URLs and crashes; pages keep their templates.
+handler400 = "warehouse.api.errors.handler400"
+handler403 = "warehouse.api.errors.handler403"
+handler404 = "warehouse.api.errors.handler404"
+handler500 = "warehouse.api.errors.handler500"

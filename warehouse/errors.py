@@ -26,3 +26,8 @@ class InsufficientStock(WarehouseError):
 class NotFound(WarehouseError):
     status_code = 404
     code = "not_found"
+
+
+class DuplicateReference(WarehouseError):
+    status_code = 409
+    code = "duplicate_reference"

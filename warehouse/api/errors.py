@@ -6,7 +6,14 @@ however deeply the input nests; `message` says the same in one line.
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -15,6 +22,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from ..errors import WarehouseError
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+logger = logging.getLogger(__name__)
 
 
 def _fields(detail, path: str = "") -> dict[str, list[str]]:
@@ -56,8 +64,7 @@ def exception_handler(exc, context):
             # The same shape as a serializer's errors, so a client reads one format.
             body["fields"] = {exc.field: [exc.message]}
         return Response({"error": body}, status=exc.status_code)
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    exc = _translate(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -72,4 +79,76 @@ def exception_handler(exc, context):
     response.data = {"error": body}
     if response.status_code == status.HTTP_403_FORBIDDEN and isinstance(exc, exceptions.NotAuthenticated):
         response.status_code = status.HTTP_401_UNAUTHORIZED
+    if isinstance(exc, RetryLater):
+        response["Retry-After"] = "1"
     return response
+
+
+# --- failures outside the serializers ---------------------------------------------------------------
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The request body is too large."
+
+
+class RetryLater(exceptions.APIException):
+    """A deadlock or serialization failure between concurrent requests: nothing was written, try again."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "retry"
+    default_detail = "Another request changed the same rows at the same moment; nothing was written. Retry."
+
+
+def _concurrency_failure(exc) -> bool:
+    """PostgreSQL's deadlock_detected (40P01) and serialization_failure (40001)."""
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "pgcode", None) in ("40P01", "40001")
+
+
+def _translate(exc):
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if _concurrency_failure(exc):
+        logger.warning("api.concurrency_retry", extra={"pgcode": exc.__cause__.pgcode})
+        return RetryLater()
+    return exc
+
+
+def error_response(code: str, message: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status_code)
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+# Django's own error views, answered as JSON under /api/ (unknown URLs, a body Django refused before the
+# API saw it, crashes); pages keep their templates, which never show the exception's text.
+
+def handler400(request, exception=None):
+    if is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return error_response("too_large", "The request body is too large.", 413)
+        return error_response("bad_request", "The request could not be read.", 400)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if is_api(request):
+        return error_response("permission_denied", "You may not do this.", 403)
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request, exception=None):
+    if is_api(request):
+        return error_response("not_found", "Nothing at this address. Ids are whole numbers; paths end in /.",
+                              404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if is_api(request):
+        return error_response("server_error", "Something went wrong on our side; it has been logged.", 500)
+    return defaults.server_error(request)

@@ -173,6 +173,11 @@ class StockCountSerializer(serializers.Serializer):
     warehouse = IdOrCodeField()
     on_hand = serializers.IntegerField(min_value=0, max_value=2_000_000_000)
 
+    schema_rules = {"oneOf": [
+        {"required": ["product"], "not": {"anyOf": [{"required": ["product_code"]}, {"required": ["customer"]}]}},
+        {"required": ["product_code", "customer"], "not": {"required": ["product"]}},
+    ]}
+
     def validate(self, attrs):
         if "product" in attrs and ("product_code" in attrs or "customer" in attrs):
             raise serializers.ValidationError("Give product, or product_code and customer, not both.")
@@ -263,6 +268,8 @@ class OrderLineInputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
     external_line_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
 
+    schema_rules = {"oneOf": [{"required": ["product"]}, {"required": ["product_code"]}]}
+
     def validate(self, attrs):
         if ("product" in attrs) == ("product_code" in attrs):
             raise serializers.ValidationError("Give product (an id) or product_code, one of them.")
@@ -279,7 +286,11 @@ class OutboundOrderCreateSerializer(serializers.Serializer):
     delivery_address = AddressSerializer(required=False, allow_null=True, default=None)
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
     allocate = serializers.BooleanField(default=False, help_text="Reserve the stock now (draft → awaiting "
-                                                                 "pick); refused whole if stock is short.")
+                                                                 "pick); refused whole if stock is short. "
+                                                                 "Not for customer users (403).")
+    allow_duplicate_reference = serializers.BooleanField(
+        default=False, help_text="Create the order even if the customer already has one with this reference "
+                                 "(otherwise 409).")
 
     def validate(self, attrs):
         for i, line in enumerate(attrs["lines"]):

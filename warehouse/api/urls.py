@@ -2,7 +2,13 @@ from rest_framework.routers import DefaultRouter
 
 from . import views
 
-router = DefaultRouter()
+# No format suffixes (`/1.json`): the API speaks JSON only, and a suffix only reached views that take no
+# `format` argument.
+class _Router(DefaultRouter):
+    include_format_suffixes = False
+
+
+router = _Router()
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("warehouses", views.WarehouseViewSet, basename="warehouse")
 router.register("products", views.ProductViewSet, basename="product")

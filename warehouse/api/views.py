@@ -14,8 +14,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
@@ -42,6 +41,9 @@ from ..services import (
 )
 from . import serializers as s
 from .authentication import ApiKeyPrincipal
+from .idempotency import IDEMPOTENCY_HEADER, idempotent
+from .parsers import BoundedJSONParser
+from .schema import ID_PATTERN
 from .permissions import HasTenantScope, scope_for_request
 
 # --- documentation helpers ------------------------------------------------------------------------
@@ -55,8 +57,16 @@ _ERR_400 = OpenApiResponse(s.ErrorSerializer, description="Invalid input; nothin
 _ERR_409 = OpenApiResponse(s.ErrorSerializer,
                            description="Not possible in the object's current state (e.g. dispatching a "
                                        "draft) or not enough stock; nothing was written.")
-_READ_ERRORS = {401: _ERR_401, 403: _ERR_403}
-_CREATE_ERRORS = {400: _ERR_400, 401: _ERR_401, 403: _ERR_403, 409: _ERR_409}
+_ERR_404_CURSOR = OpenApiResponse(s.ErrorSerializer, description="The `cursor` is not one this API gave out.")
+_ERR_413 = OpenApiResponse(s.ErrorSerializer, description="The request body is over the size limit.")
+_ERR_429 = OpenApiResponse(s.ErrorSerializer, description="Too many failed API keys from this address; "
+                                                           "wait `Retry-After` seconds.")
+_ERR_503 = OpenApiResponse(s.ErrorSerializer, description="Another request changed the same rows at the "
+                                                           "same moment; nothing was written. Retry.")
+_READ_ERRORS = {401: _ERR_401, 403: _ERR_403, 429: _ERR_429}
+_LIST_ERRORS = {400: _ERR_400, 404: _ERR_404_CURSOR, **_READ_ERRORS}
+_CREATE_ERRORS = {400: _ERR_400, 401: _ERR_401, 403: _ERR_403, 409: _ERR_409, 413: _ERR_413, 429: _ERR_429,
+                  503: _ERR_503}
 _WRITE_ERRORS = {**_CREATE_ERRORS, 404: _ERR_404}
 
 
@@ -69,9 +79,12 @@ class WarehouseWrites(BasePermission):
 
     message = "A customer user may not do this; it is done by the warehouse."
 
+    @staticmethod
+    def is_warehouse(user) -> bool:
+        return isinstance(user, ApiKeyPrincipal) or user.is_tenant_admin
+
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        if request.method in SAFE_METHODS or isinstance(user, ApiKeyPrincipal) or user.is_tenant_admin:
+        if request.method in SAFE_METHODS or self.is_warehouse(request.user):
             return True
         return view.action in view.customer_user_actions
 
@@ -83,7 +96,8 @@ class ScopedViewSet(viewsets.GenericViewSet):
     schema generator and is never read."""
 
     permission_classes = [HasTenantScope, WarehouseWrites]
-    parser_classes = [JSONParser]      # nested bodies (lines, packages) have no form encoding
+    parser_classes = [BoundedJSONParser]      # nested bodies (lines, packages) have no form encoding
+    lookup_value_regex = ID_PATTERN       # ASCII digits only: int() would also read "١" as 1
     customer_user_actions: frozenset[str] = frozenset()
 
     @cached_property
@@ -97,10 +111,10 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return context
 
     def object_id(self, what: str) -> int:
-        try:
-            return int(self.kwargs["pk"])
-        except ValueError:
-            raise NotFound(f"{what} not found.") from None
+        pk = self.kwargs["pk"]
+        if not (pk.isascii() and pk.isdigit()):
+            raise NotFound(f"{what} not found.")
+        return int(pk)
 
     def valid(self, serializer_class, data) -> dict:
         serializer = serializer_class(data=data, context=self.get_serializer_context())
@@ -116,7 +130,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List customers",
-                       responses={200: s.CustomerSerializer(many=True), **_READ_ERRORS}),
+                       responses={200: s.CustomerSerializer(many=True), **_LIST_ERRORS}),
     retrieve=extend_schema(summary="Get a customer", responses={200: s.CustomerSerializer, 404: _ERR_404,
                                                                  **_READ_ERRORS}),
 )
@@ -142,7 +156,7 @@ class CustomerViewSet(ScopedViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List warehouses", responses={200: s.WarehouseSerializer(many=True),
-                                                             **_READ_ERRORS}),
+                                                             **_LIST_ERRORS}),
     retrieve=extend_schema(summary="Get a warehouse", responses={200: s.WarehouseSerializer, 404: _ERR_404,
                                                                   **_READ_ERRORS}),
 )
@@ -162,7 +176,7 @@ class WarehouseViewSet(ScopedViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List products", parameters=[s.ProductFilterSerializer],
-                       responses={200: s.ProductSerializer(many=True), 400: _ERR_400, **_READ_ERRORS}),
+                       responses={200: s.ProductSerializer(many=True), **_LIST_ERRORS}),
     retrieve=extend_schema(summary="Get a product", responses={200: s.ProductSerializer, 404: _ERR_404,
                                                                 **_READ_ERRORS}),
     create=extend_schema(summary="Create a product", request=s.ProductCreateSerializer,
@@ -193,7 +207,7 @@ class ProductViewSet(ScopedViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List stock levels", parameters=[s.StockLevelFilterSerializer],
-                       responses={200: s.StockLevelSerializer(many=True), 400: _ERR_400, **_READ_ERRORS}),
+                       responses={200: s.StockLevelSerializer(many=True), **_LIST_ERRORS}),
 )
 class StockLevelViewSet(ScopedViewSet):
     queryset = StockLevel.objects.none()
@@ -261,15 +275,18 @@ def _order_action(summary: str, description: str, request=None):
     list=extend_schema(
         summary="List outbound orders", parameters=[s.OutboundOrderFilterSerializer],
         description="Newest first. For a sync, pass `modified_since` and follow `next` to the end.",
-        responses={200: s.OutboundOrderSerializer(many=True), 400: _ERR_400, **_READ_ERRORS}),
+        responses={200: s.OutboundOrderSerializer(many=True), **_LIST_ERRORS}),
     retrieve=extend_schema(summary="Get an outbound order", responses={200: s.OutboundOrderSerializer,
                                                                        404: _ERR_404, **_READ_ERRORS}),
     create=extend_schema(
         summary="Create an outbound order",
         description="Lines name a product by id or by `product_code` (the customer's SKU). With "
                     "`allocate: true` the stock is reserved at once; if it is short nothing is created "
-                    "(409).",
-        request=s.OutboundOrderCreateSerializer,
+                    "(409). A second order with the same reference for the customer is refused (409) "
+                    "unless `allow_duplicate_reference` is true. Send an `Idempotency-Key` header to retry "
+                    "safely: a retry with the same key and body gets the first answer again, the same key "
+                    "with another body a 409.",
+        request=s.OutboundOrderCreateSerializer, parameters=[IDEMPOTENCY_HEADER],
         responses={201: s.OutboundOrderSerializer, **_CREATE_ERRORS}),
 )
 class OutboundOrderViewSet(ScopedViewSet):
@@ -294,9 +311,14 @@ class OutboundOrderViewSet(ScopedViewSet):
     def retrieve(self, request, pk=None):
         return Response(s.OutboundOrderSerializer(self._get()).data)
 
-    @transaction.atomic
     def create(self, request):
+        return idempotent(request, self.scope, self._create)
+
+    @transaction.atomic
+    def _create(self, request):
         data = self.valid(s.OutboundOrderCreateSerializer, request.data)
+        if data["allocate"] and not WarehouseWrites.is_warehouse(request.user):
+            raise PermissionDenied("A customer user may not allocate stock; the warehouse allocates the order.")
         address = data["delivery_address"]
         order = outbound_order_create(
             tenant=self.scope.tenant, customer=data["customer"], warehouse=data["warehouse"],
@@ -306,7 +328,8 @@ class OutboundOrderViewSet(ScopedViewSet):
             delivery_address=AddressData(**address) if address is not None else None,
             lines=[LineSpec(product=line["product"], quantity=line["quantity"],
                             external_line_id=line["external_line_id"]) for line in data["lines"]],
-            source="api", allocate=data["allocate"])
+            source="api", allocate=data["allocate"],
+            allow_duplicate_reference=data["allow_duplicate_reference"])
         return self._answer(order, status.HTTP_201_CREATED)
 
     @_order_action("Allocate", "Reserves the stock: draft → awaiting pick.")
@@ -386,7 +409,7 @@ def package_specs(order: OutboundOrder, packages: list[dict] | None) -> list[Pac
 
 @extend_schema_view(
     list=extend_schema(summary="List consignments", parameters=[s.ConsignmentFilterSerializer],
-                       responses={200: s.ConsignmentSerializer(many=True), 400: _ERR_400, **_READ_ERRORS}),
+                       responses={200: s.ConsignmentSerializer(many=True), **_LIST_ERRORS}),
     retrieve=extend_schema(summary="Get a consignment",
                            responses={200: s.ConsignmentSerializer, 404: _ERR_404, **_READ_ERRORS}),
     create=extend_schema(

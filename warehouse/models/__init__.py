@@ -1,4 +1,4 @@
-from .tenancy import ApiKey, Tenant, User
+from .tenancy import ApiKey, IdempotencyKey, Tenant, User
 from .catalog import Customer, Product, ProductAlternativeCode, StockLevel, Warehouse
 from .orders import (
     Address,
@@ -10,6 +10,6 @@ from .orders import (
 )
 
 __all__ = [
-    "Address", "ApiKey", "Consignment", "Customer", "OutboundOrder", "OutboundOrderLine", "Package",
+    "Address", "ApiKey", "Consignment", "Customer", "IdempotencyKey", "OutboundOrder", "OutboundOrderLine", "Package",
     "PackageLine", "Product", "ProductAlternativeCode", "StockLevel", "Tenant", "User", "Warehouse",
 ]

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..errors import InsufficientStock, InvalidTransition, WarehouseError
+from ..errors import DuplicateReference, InsufficientStock, InvalidTransition, WarehouseError
 from ..events import outbound_order_closed, outbound_order_dispatched, publish_on_commit
 from ..models import (
     Address,
@@ -30,6 +30,7 @@ from ..models import (
     Tenant,
     Warehouse,
 )
+from .stock import STOCK_LOCK_ORDER
 
 Status = OutboundOrder.Status
 
@@ -90,7 +91,10 @@ def outbound_order_create(
     required_delivery_date: dt.date | None = None,
     source: str = "manual",
     allocate: bool = False,
+    allow_duplicate_reference: bool = True,
 ) -> OutboundOrder:
+    """A draft order (allocated at once with `allocate`). With `allow_duplicate_reference=False` a second
+    order with the same reference for the same customer is refused (a client retrying a create)."""
     if customer.tenant_id != tenant.id or warehouse.tenant_id != tenant.id:
         raise WarehouseError("Customer or warehouse not found.")
     if not customer.warehouses.filter(pk=warehouse.pk).exists():
@@ -100,6 +104,13 @@ def outbound_order_create(
         raise WarehouseError("An order needs a reference.", field="reference")
     if not lines:
         raise WarehouseError("An order needs at least one line.", field="lines")
+    if not allow_duplicate_reference:
+        # The customer's row lock makes two concurrent creates with one reference wait for each other.
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        existing = OutboundOrder.objects.filter(customer=customer, reference=reference).first()
+        if existing is not None:
+            raise DuplicateReference(f"{customer.name} already has order {reference} (id {existing.id}).",
+                                     field="reference")
     for i, line in enumerate(lines):
         if line.product.customer_id != customer.id:
             raise WarehouseError(f"Line {i + 1}: product {line.product.code} does not belong to {customer.name}.",
@@ -132,9 +143,10 @@ def _quantities(order: OutboundOrder) -> dict[int, int]:
 
 
 def _locked_levels(order: OutboundOrder, product_ids: Iterable[int]) -> dict[int, StockLevel]:
-    # Locked in id order, so two orders sharing products cannot deadlock.
+    # Locked in the one order every stock writer uses, so an allocation and a stocktake cannot deadlock.
     levels = (StockLevel.objects.select_for_update()
-              .filter(warehouse_id=order.warehouse_id, product_id__in=list(product_ids)).order_by("id"))
+              .filter(warehouse_id=order.warehouse_id, product_id__in=list(product_ids))
+              .order_by(*STOCK_LOCK_ORDER))
     return {level.product_id: level for level in levels}
 
 
@@ -428,7 +440,7 @@ def _allocate_many(specs: Sequence[OrderSpec]) -> dict[int, str]:
     for spec, needed in zip(specs, needs, strict=True):
         pairs |= Q(warehouse_id=spec.warehouse.id, product_id__in=list(needed))
     levels = {(level.warehouse_id, level.product_id): level
-              for level in StockLevel.objects.select_for_update().filter(pairs).order_by("id")}
+              for level in StockLevel.objects.select_for_update().filter(pairs).order_by(*STOCK_LOCK_ORDER)}
     codes = {line.product.id: line.product.code for spec in specs for line in spec.lines}
     available = {key: level.available for key, level in levels.items()}
     taken: dict[tuple[int, int], int] = defaultdict(int)
