@@ -172,6 +172,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 ORDERS_POLL_MINUTES = env.float("ORDERS_POLL_MINUTES", default=5.0)
+# While an integration's push channel is healthy the poll is only the backstop: less often.
+ORDERS_POLL_MINUTES_WITH_PUSH = env.float("ORDERS_POLL_MINUTES_WITH_PUSH", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "warehouse.tasks.heartbeat", "schedule": env.float("HEARTBEAT_SECONDS", default=60.0)},
     # Beat tasks only fan out, one task per integration that is due.
@@ -226,6 +228,18 @@ AMAZON_APPLICATION_ID = env.str("AMAZON_APPLICATION_ID", default="")
 AMAZON_APP_IS_DRAFT = env.bool("AMAZON_APP_IS_DRAFT", default=False)
 # How long to wait between getFeed polls while a listings feed is processed.
 AMAZON_FEED_POLL_SECONDS = env.float("AMAZON_FEED_POLL_SECONDS", default=15.0)
+# Push: Amazon ORDER_CHANGE notifications go to this SQS queue (empty: polling only). The consumer reads
+# AMAZON_NOTIFICATIONS_QUEUE_URL with boto3's usual credentials (AWS_ACCESS_KEY_ID, ...); SQS_ENDPOINT_URL
+# points it at an SQS-compatible server (moto on loopback for `make run` and the tests).
+AMAZON_NOTIFICATIONS_SQS_ARN = env.str("AMAZON_NOTIFICATIONS_SQS_ARN", default="")
+AMAZON_NOTIFICATIONS_QUEUE_URL = env.str("AMAZON_NOTIFICATIONS_QUEUE_URL", default="")
+AMAZON_NOTIFICATIONS_DESTINATION_NAME = env.str("AMAZON_NOTIFICATIONS_DESTINATION_NAME", default="integration-hub")
+SQS_ENDPOINT_URL = env.str("SQS_ENDPOINT_URL", default="")
+SQS_REGION = env.str("SQS_REGION", default="us-east-1")
+SQS_WAIT_SECONDS = env.int("SQS_WAIT_SECONDS", default=20)          # long poll
+SQS_VISIBILITY_SECONDS = env.int("SQS_VISIBILITY_SECONDS", default=60)
+# Etsy ORDER_PAID webhooks: the signing secret (whsec_...) Etsy shows for the app's webhook endpoint.
+ETSY_WEBHOOK_SIGNING_SECRET = env.str("ETSY_WEBHOOK_SIGNING_SECRET", default="")
 ETSY_API_BASE_URL = env.str("ETSY_API_BASE_URL", default="https://api.etsy.com")
 ETSY_OAUTH_CONNECT_URL = env.str("ETSY_OAUTH_CONNECT_URL", default="https://www.etsy.com/oauth/connect")
 ETSY_TOKEN_URL = env.str("ETSY_TOKEN_URL", default="https://api.etsy.com/v3/public/oauth/token")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "integrations"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:integration_id>/import/", views.integration_import_missing, name="import_missing"),
     path("<int:integration_id>/<slug:action>/", views.integration_action, name="action"),
     path("<slug:marketplace>/callback/", views.oauth_callback, name="callback"),
+    path("etsy/webhooks/<str:shop_id>/", webhooks.etsy_webhook, name="etsy_webhook"),
 ]

@@ -68,6 +68,12 @@ class Integration(models.Model):
     inventory_warehouses = models.ManyToManyField("warehouse.Warehouse", blank=True, related_name="+")
     inventory_last_run_at = models.DateTimeField(null=True, blank=True)
 
+    # Push channel (Amazon ORDER_CHANGE over SQS, Etsy ORDER_PAID webhooks); polling stays the backstop.
+    push_subscription_id = models.CharField(max_length=100, blank=True,
+                                            help_text="Amazon Notifications subscription for ORDER_CHANGE")
+    push_enabled_at = models.DateTimeField(null=True, blank=True)
+    push_last_event_at = models.DateTimeField(null=True, blank=True)
+
     # Sync state
     orders_watermark = models.DateTimeField(null=True, blank=True)
     # Etsy's daily quota is spent (a 429 with retry-after): not polled again before this.

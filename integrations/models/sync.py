@@ -93,3 +93,14 @@ class PendingImport(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["integration", "marketplace_order_id"],
                                                name="one_pending_import_per_order")]
+
+
+class PushDelivery(models.Model):
+    """A push event id already received (Etsy's webhook-id): a repeat of it changes nothing."""
+
+    source = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="one_push_delivery_per_event")]

@@ -44,6 +44,10 @@ class ProviderUnavailable(ProviderError):
 class ProviderRejected(ProviderError):
     """The marketplace refused this request (4xx): retrying the same request will not help."""
 
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
 
 # --- auth -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -210,6 +214,20 @@ class PushResult:
     accepted: tuple[str, ...] = ()
     rejected: tuple[tuple[str, str], ...] = ()   # (sku, reason)
     reference: str = ""                          # e.g. the Amazon feed id
+
+
+@dataclass(frozen=True)
+class PushEvent:
+    """A marketplace told us an order changed (Amazon ORDER_CHANGE, Etsy ORDER_PAID). Only a hint: the
+    order itself is always read back from the API before anything is imported."""
+
+    account_id: str                  # Amazon selling partner id / Etsy shop id
+    order_id: str
+    change: str = ""                 # OrderStatusChange, BuyerRequestedChange, order.paid
+    event_id: str = ""
+    marketplace_id: str = ""
+    status: str = ""
+    occurred_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -237,6 +237,21 @@ def _queue_import(integration: Integration) -> None:
     transaction.on_commit(lambda: orders_import_task.delay(integration.id))
 
 
+def _queue_push_enable(integration: Integration) -> None:
+    from ..tasks import push_enable_task
+
+    transaction.on_commit(lambda: push_enable_task.delay(integration.id))
+
+
+def _queue_push_disable(integration: Integration) -> None:
+    """The seller's ORDER_CHANGE subscription goes (grantless) once no live integration uses it."""
+    from ..tasks import push_disable_task
+
+    args = (integration.id, integration.account_id, integration.marketplace_id, integration.push_subscription_id)
+    if integration.push_enabled_at or integration.push_subscription_id:
+        transaction.on_commit(lambda: push_disable_task.delay(*args))
+
+
 @transaction.atomic
 def integration_finish(*, integration: Integration, user: User | None = None) -> Integration:
     integration = Integration.objects.select_for_update().get(pk=integration.pk)
@@ -256,6 +271,7 @@ def integration_finish(*, integration: Integration, user: User | None = None) ->
     log_entry(integration=integration, level=INFO, event="integration.activated",
               message="Integration is active: orders are imported every few minutes.")
     _queue_import(integration)
+    _queue_push_enable(integration)
     return integration
 
 
@@ -287,6 +303,7 @@ def integration_turn_on(*, integration: Integration, user: User | None = None) -
 @transaction.atomic
 def integration_disconnect(*, integration: Integration, user: User | None = None) -> Integration:
     before = integration.status
+    _queue_push_disable(integration)
     integration.refresh_token = integration.access_token = ""
     integration.access_token_expires_at = None
     integration.account_id = integration.shop_id = integration.shop_name = ""
@@ -309,6 +326,7 @@ def integration_delete(*, integration: Integration, user: User | None = None) ->
     if integration.status == Status.DELETED:
         return integration      # deleted once: billing stopped then, not now
     before = integration.status
+    _queue_push_disable(integration)
     integration.status = Status.DELETED
     integration.deleted_at = timezone.now()
     integration.refresh_token = integration.access_token = ""

@@ -132,3 +132,37 @@ def etsy_integration(tenant, customer, warehouse, etsy_shop, products):
         access_token_expires_at=timezone.now() + dt.timedelta(seconds=etsy_shop["expires_in"]),
         default_warehouse=warehouse, connected_at=timezone.now(), activated_at=timezone.now(), wizard_step=5,
         orders_watermark=timezone.now() - dt.timedelta(hours=1))
+
+
+@pytest.fixture(scope="session")
+def sqs_server():
+    """moto's SQS server on loopback: the real SQS wire protocol, visibility timeouts and redelivery."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sqs_queue(sqs_server, settings, amazon, amazon_sandbox, monkeypatch):
+    """A fresh queue for this test; the product subscribes sellers to it and the sandbox sends to it."""
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("sqs", region_name="us-east-1", endpoint_url=sqs_server)
+    url = client.create_queue(QueueName=f"hub-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    settings.AMAZON_NOTIFICATIONS_SQS_ARN, settings.AMAZON_NOTIFICATIONS_QUEUE_URL = arn, url
+    settings.SQS_ENDPOINT_URL = sqs_server
+    amazon.post("sqs", {"endpoint_url": sqs_server})
+    yield client, url
+    client.delete_queue(QueueUrl=url)

@@ -30,6 +30,7 @@ import httpx
 from sp_api.api import (
     FeedsV20210630,
     ListingsItemsV20210801,
+    Notifications,
     OrdersV0,
     OrdersV20260101,
     SupplySources,
@@ -98,7 +99,7 @@ def _from_status(status: int, body: Any, headers: Mapping[str, str] | None, oper
         return _AccessDenied(f"Amazon refused {operation} ({detail}): the seller's authorization is missing, "
                              "revoked or lacks the role for this API; reconnect the integration.")
     if 400 <= status < 500:
-        return ProviderRejected(f"Amazon rejected {operation}: {detail}.")
+        return ProviderRejected(f"Amazon rejected {operation}: {detail}.", status=status)
     return ProviderUnavailable(f"Amazon answered {operation} with unexpected HTTP {status}.")
 
 
@@ -195,6 +196,20 @@ class _Feeds(_Hub, FeedsV20210630):
                              params={}, add_marketplace=False)
 
 
+class _Notifications(_Hub, Notifications):
+    # Grantless (app-level) calls: the library gives them no Host fix and no way to delete a
+    # subscription grantlessly, which is what Amazon documents for deleteSubscriptionById.
+    def grantless(self, method: str, path: str, *, data: dict | None = None) -> Any:
+        self.method = method
+        headers = {"x-amz-access-token": self.grantless_auth.access_token, "content-type": "application/json",
+                   "user-agent": self.user_agent, "host": urlsplit(self.endpoint).netloc}
+        return self._request(path, data=data, params={"method": method}, headers=headers, add_marketplace=False)
+
+
+class _AppNotifications(_Notifications):
+    grantless_only = True            # the app's own LWA client_credentials token, never a seller's
+
+
 @functools.lru_cache(maxsize=16)
 def _lwa_client_class(token_url: str, timeout: float) -> type[AccessTokenClient]:
     """AccessTokenClient pointed at the configured LWA URL (§1.1); the POST goes through auth.py so
@@ -232,6 +247,8 @@ def _service_token_class(tokens: AccessTokens) -> type:
 
 # Calls that may have taken effect when the answer never came: never re-sent blindly (a timeout is
 # ambiguous; the caller reads back first). A 429 is safe to repeat for any call: Amazon did nothing.
+# createDestination and createSubscription are safe to repeat: a second one answers 409 and the
+# provider reads the existing one back.
 _NOT_IDEMPOTENT = frozenset({"confirmShipment", "createFeed", "createFeedDocument"})
 
 
@@ -267,7 +284,8 @@ class AmazonClient:
         c = self.config
         marketplace = SimpleNamespace(endpoint=c.endpoint.rstrip("/"), marketplace_id=c.marketplace_id,
                                       region=c.aws_region)
-        token_class = (_service_token_class(self.tokens) if self.tokens is not None
+        token_class = (_service_token_class(self.tokens)
+                       if self.tokens is not None and not getattr(api_class, "grantless_only", False)
                        else _lwa_client_class(c.lwa_token_url, c.timeout))
         return api_class(
             marketplace,
@@ -313,7 +331,10 @@ class AmazonClient:
             if rdt is not None:         # an RDT was created just now, for this page
                 raise
             logger.info("amazon.access_denied_retry", extra={"operation": operation})
-            self._forget_access_token()
+            if getattr(api_class, "grantless_only", False):
+                library_token_cache.grantless_cache.clear()
+            else:
+                self._forget_access_token()
             return self._with_retries(operation, api_class, method, args, kwargs, rdt)
 
     def _with_retries(self, operation: str, api_class: type, method: str, args: tuple[Any, ...],
@@ -322,7 +343,8 @@ class AmazonClient:
         jitter), not the run. Only reads are repeated after a 5xx or timeout (§0: read back first)."""
         name = operation.split()[0]          # "getOrder 123-..." -> the operation's plan
         rate, burst = usage_plan(name)
-        key = f"amazon:{self._principal}:{name}"
+        # Grantless calls spend the application's plan, not a seller's.
+        key = f"amazon:{'app' if getattr(api_class, 'grantless_only', False) else self._principal}:{name}"
         attempt = 0
         while True:
             if self.limiter is not None:
@@ -451,6 +473,31 @@ class AmazonClient:
             raise ProviderUnavailable(f"The feed processing report could not be downloaded: "
                                       f"HTTP {response.status_code}.")
         return self._read("feed report download", mapping.feed_report_json, response.content, gzipped=gzipped)
+
+    # -- Notifications v1: destinations are the application's (grantless), subscriptions the seller's --
+
+    def get_destinations(self) -> list[Mapping[str, Any]]:
+        body = self._body("getDestinations", _AppNotifications, "grantless", "GET", "/notifications/v1/destinations")
+        return self._read("getDestinations", mapping.destinations, body)
+
+    def create_destination(self, name: str, sqs_arn: str) -> Mapping[str, Any]:
+        body = self._body("createDestination", _AppNotifications, "grantless", "POST", "/notifications/v1/destinations",
+                          data={"name": name, "resourceSpecification": {"sqs": {"arn": sqs_arn}}})
+        return self._read("createDestination", mapping.destination, body)
+
+    def create_subscription(self, notification_type: str, destination_id: str) -> Mapping[str, Any]:
+        body = self._body(f"createSubscription {notification_type}", _Notifications, "create_subscription",
+                          notification_type, destination_id=destination_id)
+        return self._read("createSubscription", mapping.subscription, body)
+
+    def get_subscription(self, notification_type: str) -> Mapping[str, Any]:
+        body = self._body(f"getSubscription {notification_type}", _Notifications, "get_subscription",
+                          notification_type)
+        return self._read("getSubscription", mapping.subscription, body)
+
+    def delete_subscription(self, notification_type: str, subscription_id: str) -> None:
+        self._body(f"deleteSubscriptionById {notification_type}", _AppNotifications, "grantless", "DELETE",
+                   f"/notifications/v1/subscriptions/{notification_type}/{subscription_id}")
 
     # -- Supply Sources 2020-07-01 (§4) --
 

@@ -19,6 +19,7 @@ from integrations.providers.base import (
     MarketplaceOrder,
     MarketplaceOrderLine,
     OrderState,
+    PushEvent,
     ShipmentConfirmation,
     StockLevelUpdate,
     SupplySource,
@@ -637,3 +638,52 @@ def supply_source(detail: Any, summary: Json | None = None) -> SupplySource:
         status=_text(d.get("status")),
         timezone=_text(_dict(d.get("configuration")).get("timezone")),
     )
+
+
+# --- Notifications v1 (ORDER_CHANGE over SQS) -------------------------------------------------------
+
+
+def destinations(body: Any) -> list[Json]:
+    return [d for d in _list(_dict(body).get("payload")) if isinstance(d, Mapping)]
+
+
+def destination(body: Any) -> Json:
+    payload = _dict(_dict(body).get("payload"))
+    if not payload.get("destinationId"):
+        raise ValueError("no destinationId in the answer")
+    return payload
+
+
+def destination_sqs_arn(dest: Json) -> str:
+    return _text(_dict(_dict(dest.get("resource")).get("sqs")).get("arn"))
+
+
+def subscription(body: Any) -> Json:
+    payload = _dict(_dict(body).get("payload"))
+    if not payload.get("subscriptionId"):
+        raise ValueError("no subscriptionId in the answer")
+    return payload
+
+
+def order_change_event(message_body: str) -> PushEvent | None:
+    """An SQS message body holding one ORDER_CHANGE notification (NotificationVersion 1.0), or None when
+    it is another notification type. Raises ValueError when it cannot be read."""
+    try:
+        body = json.loads(message_body)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(body, Mapping):
+        raise ValueError("not a JSON object")
+    if body.get("NotificationType") != "ORDER_CHANGE":
+        return None
+    change = _dict(_dict(body.get("Payload")).get("OrderChangeNotification"))
+    summary = _dict(change.get("Summary"))
+    order_id, seller_id = _text(change.get("AmazonOrderId")), _text(change.get("SellerId"))
+    if not order_id or not seller_id:
+        raise ValueError("an ORDER_CHANGE notification without AmazonOrderId or SellerId")
+    meta = _dict(body.get("NotificationMetadata"))
+    return PushEvent(
+        event_id=_text(meta.get("NotificationId")), account_id=seller_id, order_id=order_id,
+        change=_text(change.get("OrderChangeType")) or "OrderStatusChange",
+        marketplace_id=_text(summary.get("MarketplaceId")), status=_text(summary.get("OrderStatus")),
+        occurred_at=parse_datetime(body.get("EventTime")))

@@ -40,6 +40,7 @@ from .marketplaces import Marketplace, marketplace_get, marketplaces_enabled
 logger = logging.getLogger(__name__)
 
 ORDERS_API_V0 = "v0"
+ORDER_CHANGE = "ORDER_CHANGE"        # MFN_ORDER_STATUS_CHANGE and ORDER_STATUS_CHANGE are retired
 ORDERS_API_2026 = "2026-01-01"
 # Cancellations must be seen too, so the warehouse can stop an order it has not picked yet.
 V0_STATUSES = "Unshipped,PartiallyShipped,Canceled"
@@ -158,6 +159,54 @@ class AmazonProvider:
             if source_id:
                 sources.append(mapping.supply_source(client.get_supply_source(source_id), summary))
         return sources
+
+    # --- push: ORDER_CHANGE notifications to an SQS queue ------------------------------------------
+
+    def push_subscribe(self, *, conn: Connection, sqs_arn: str, destination_name: str) -> str:
+        """Makes sure the application has a destination for the queue (grantless, once per app) and the
+        seller an ORDER_CHANGE subscription to it. Returns the subscription id. Idempotent: a seller
+        already subscribed (another integration of the same seller, or a repeat) keeps its subscription."""
+        client, _ = self._client(conn)
+
+        def destination_id() -> str:
+            return next((d["destinationId"] for d in client.get_destinations()
+                         if mapping.destination_sqs_arn(d) == sqs_arn and d.get("destinationId")), "")
+
+        def subscription() -> Mapping[str, Any] | None:
+            try:
+                return client.get_subscription(ORDER_CHANGE)
+            except ProviderRejected as exc:
+                if exc.status != 404:             # 404: not subscribed yet
+                    raise
+                return None
+
+        found = destination_id()
+        if not found:
+            try:
+                found = client.create_destination(destination_name, sqs_arn)["destinationId"]
+            except ProviderRejected as exc:       # 409: made meanwhile (another worker, or a lost answer)
+                if exc.status != 409 or not (found := destination_id()):
+                    raise
+        existing = subscription()
+        if existing and existing.get("destinationId") == found:
+            return existing["subscriptionId"]
+        if existing:                              # subscribed to an older queue: move it
+            client.delete_subscription(ORDER_CHANGE, existing["subscriptionId"])
+        try:
+            return client.create_subscription(ORDER_CHANGE, found)["subscriptionId"]
+        except ProviderRejected as exc:
+            if exc.status != 409 or not (existing := subscription()):
+                raise
+            return existing["subscriptionId"]
+
+    def push_unsubscribe(self, *, conn: Connection, subscription_id: str) -> None:
+        """Grantless, so it works after the seller's grant is gone. Already gone counts as done."""
+        client, _ = self._client(conn, grantless=True)
+        try:
+            client.delete_subscription(ORDER_CHANGE, subscription_id)
+        except ProviderRejected as exc:
+            if exc.status != 404:
+                raise
 
     # --- orders ------------------------------------------------------------------------------------
 
@@ -369,8 +418,8 @@ class AmazonProvider:
             client.close()
         self._clients.clear()
 
-    def _client(self, conn: Connection) -> tuple[AmazonClient, Marketplace]:
-        if not conn.refresh_token:
+    def _client(self, conn: Connection, *, grantless: bool = False) -> tuple[AmazonClient, Marketplace]:
+        if not conn.refresh_token and not grantless:
             raise ProviderAuthError("This Amazon integration is not connected: connect it in the wizard.")
         marketplace = marketplace_get(conn.marketplace_id)
         key = (conn.account_id, conn.refresh_token, marketplace.marketplace_id)
@@ -382,7 +431,8 @@ class AmazonProvider:
             marketplace_id=marketplace.marketplace_id, aws_region=marketplace.aws_region,
             timeout=self.timeout,
         )
-        client = AmazonClient(config, refresh_token=conn.refresh_token, selling_partner_id=conn.account_id,
+        # Grantless calls need only the app's LWA credentials; the library insists on some refresh token.
+        client = AmazonClient(config, refresh_token=conn.refresh_token or "grantless", selling_partner_id=conn.account_id,
                               tokens=conn.tokens, limiter=self.limiter, retries=self.retries,
                               retry_base=self.retry_base, sleep=self.sleep)
         self._clients[key] = client

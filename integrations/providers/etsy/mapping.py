@@ -12,12 +12,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from integrations.providers.base import (
     MarketplaceAddress,
     MarketplaceOrder,
     MarketplaceOrderLine,
     OrderState,
+    PushEvent,
 )
 
 # reference §4.2: the spec's status enum and the Definitions page's meaning of each value.
@@ -347,3 +349,27 @@ def money_to_float(value: Any) -> Any:
         divisor = value.get("divisor") or 1
         return round(value.get("amount", 0) / divisor, 6)
     return value
+
+
+# --- webhooks (ORDER_PAID) ----------------------------------------------------------------------------
+
+_RECEIPT_URL = re.compile(r"/v3/application/shops/(?P<shop>\d+)/receipts/(?P<receipt>\d+)/?$")
+
+
+def webhook_event(payload: Any) -> PushEvent | None:
+    """An Etsy webhook body -> PushEvent, or None for an event we do not act on. Etsy's developers report
+    two shapes: the fields at the top level, or inside `data`. Raises ValueError when unreadable."""
+    if not isinstance(payload, Mapping):
+        raise ValueError("the body is not a JSON object")
+    data = payload.get("data") if isinstance(payload.get("data"), Mapping) else payload
+    event_type = str(data.get("event_type") or payload.get("event_type") or payload.get("type") or "")
+    if event_type not in ("order.paid", "ORDER_PAID"):
+        return None
+    url = str(data.get("resource_url") or "")
+    match = _RECEIPT_URL.search(urlsplit(url).path)
+    if match is None:
+        raise ValueError("resource_url is not a shop receipt URL")
+    shop_id = str(data.get("shop_id") or payload.get("shop_id") or match["shop"])
+    if shop_id != match["shop"]:
+        raise ValueError("shop_id and resource_url name different shops")
+    return PushEvent(account_id=shop_id, order_id=match["receipt"], change="order.paid")

@@ -16,7 +16,7 @@ from typing import Any, Callable, Literal, NamedTuple
 
 from integrations.sandbox.http import Request, Response, SandboxApp
 
-from . import feeds, listings, lwa, orders, supply_sources, tokens
+from . import feeds, listings, lwa, notifications, orders, supply_sources, tokens
 from .common import Clock, SpApiError, sp_error
 from .control import ControlApi
 from .ratelimit import RateLimiter
@@ -33,7 +33,7 @@ DEFAULT_ERROR_CODES = {400: "InvalidInput", 403: "Unauthorized", 404: "NotFound"
 
 class Operation(NamedTuple):
     name: str
-    kind: Literal["spapi", "lwa", "consent", "s3"]
+    kind: Literal["spapi", "grantless", "lwa", "consent", "s3"]
 
 
 def unauthorized(details: str) -> Response:
@@ -49,7 +49,7 @@ class AmazonSandbox(SandboxApp):
                  application_id: str = "amzn1.sellerapps.app.sandbox",
                  redirect_uris: tuple[str, ...] | list[str] = DEFAULT_REDIRECT_URIS,
                  time_scale: float = 1.0, rate_limits: bool = True, seed_demo: bool = False,
-                 lag_seconds: float = 0.0, seed: int | None = None) -> None:
+                 lag_seconds: float = 0.0, seed: int | None = None, sqs_endpoint_url: str = "") -> None:
         self._app_options = {"application_id": application_id, "client_id": lwa_client_id,
                              "client_secret": lwa_client_secret, "redirect_uris": list(redirect_uris)}
         self._time_scale = time_scale
@@ -61,6 +61,9 @@ class AmazonSandbox(SandboxApp):
         self._context: CallContext | None = None
         self.state = self._fresh_state()
         self.limiter = RateLimiter(enabled=rate_limits, time_scale=time_scale)
+        # ORDER_CHANGE messages go to this SQS-compatible endpoint (moto's server on loopback).
+        self.sqs = notifications.SqsSender()
+        self.sqs.endpoint_url = sqs_endpoint_url
         super().__init__()
 
     def _fresh_state(self) -> SandboxState:
@@ -94,6 +97,19 @@ class AmazonSandbox(SandboxApp):
         api("GET", "/orders/2026-01-01/orders/{orderId}", "getOrder_2026", orders.get_order_2026)
         api("POST", "/tokens/2021-03-01/restrictedDataToken", "createRestrictedDataToken",
             tokens.create_restricted_data_token)
+        grantless = self._grantless
+        grantless("POST", "/notifications/v1/destinations", "createDestination", notifications.create_destination)
+        grantless("GET", "/notifications/v1/destinations", "getDestinations", notifications.get_destinations)
+        grantless("GET", "/notifications/v1/destinations/{destinationId}", "getDestination",
+                  notifications.get_destination)
+        grantless("DELETE", "/notifications/v1/destinations/{destinationId}", "deleteDestination",
+                  notifications.delete_destination)
+        grantless("DELETE", "/notifications/v1/subscriptions/{notificationType}/{subscriptionId}",
+                  "deleteSubscriptionById", notifications.delete_subscription_by_id)
+        api("POST", "/notifications/v1/subscriptions/{notificationType}", "createSubscription",
+            notifications.create_subscription)
+        api("GET", "/notifications/v1/subscriptions/{notificationType}", "getSubscription",
+            notifications.get_subscription)
         api("GET", "/supplySources/2020-07-01/supplySources", "getSupplySources", supply_sources.get_supply_sources)
         api("POST", "/supplySources/2020-07-01/supplySources", "createSupplySource",
             supply_sources.create_supply_source)
@@ -133,6 +149,15 @@ class AmazonSandbox(SandboxApp):
         self._operations[handler] = Operation(operation, "spapi")
         self.router.add(method, pattern, handler)
 
+    def _grantless(self, method: str, pattern: str, operation: str, fn: PlainHandler) -> None:
+        def handler(request: Request) -> Response:
+            try:
+                return fn(self, request)
+            except SpApiError as exc:
+                return exc.response()
+        self._operations[handler] = Operation(operation, "grantless")
+        self.router.add(method, pattern, handler)
+
     def _operation(self, request: Request) -> Operation | None:
         handler, _, _ = self.router.match(request.method, request.raw_path)
         return self._operations.get(handler) if handler is not None else None
@@ -141,7 +166,7 @@ class AmazonSandbox(SandboxApp):
     def before_vendor_call(self, request: Request) -> Response | None:
         self._context = None
         op = self._operation(request)
-        if op is None or op.kind != "spapi":
+        if op is None or op.kind not in ("spapi", "grantless"):
             return None
         value = request.headers.get("x-amz-access-token")
         if not value:
@@ -149,6 +174,13 @@ class AmazonSandbox(SandboxApp):
         token = self.state.tokens.get(value)
         if token is None or token.expires <= self.state.clock.now():
             return unauthorized("The access token you provided is revoked, malformed or invalid.")
+        if op.kind == "grantless":
+            # Application-level operations take only a grantless (client_credentials) token.
+            if token.kind != "grantless":
+                return unauthorized("This operation is grantless: call it with a client_credentials token.")
+            if not self.limiter.take("app", op.name):
+                return self.throttled(request)
+            return None
         seller = self.state.sellers.get(token.seller_id or "")
         if token.kind == "grantless" or seller is None:
             return unauthorized("The access token does not authorize calls on behalf of a selling partner.")
@@ -173,7 +205,7 @@ class AmazonSandbox(SandboxApp):
         if op.kind == "lwa" and response.status >= 429:
             _as_lwa_error(response)
         # "best-effort on 20x, 400 and 404 only, never on 429 or auth failures" (sp-api.md §5)
-        if op.kind == "spapi" and (200 <= response.status < 300 or response.status in (400, 404)):
+        if op.kind in ("spapi", "grantless") and (200 <= response.status < 300 or response.status in (400, 404)):
             plan = self.limiter.plan(op.name)
             if plan is not None:
                 response.headers["x-amzn-RateLimit-Limit"] = plan.header
@@ -185,6 +217,7 @@ class AmazonSandbox(SandboxApp):
         return sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.", "")
 
     def reset_state(self) -> None:
+        self.sqs.sent.clear()
         self.state = self._fresh_state()
         self.limiter = RateLimiter(enabled=self._rate_limits, time_scale=self._time_scale)
 

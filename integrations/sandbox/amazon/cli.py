@@ -38,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lwa-client-id", default="amzn1.application-oa2-client.sandbox")
     p.add_argument("--lwa-client-secret", default="sandbox-secret")
     p.add_argument("--application-id", default="amzn1.sellerapps.app.sandbox")
+    p.add_argument("--sqs-endpoint", default="", help="SQS endpoint URL for ORDER_CHANGE messages (moto's server)")
     p.add_argument("--verbose", action="store_true", help="log every request")
     return p
 
@@ -46,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     app = build_app(redirect_uris=args.redirect_uris, time_scale=args.time_scale, rate_limits=not args.no_rate_limits,
                     seed_demo=args.seed_demo, lag_seconds=args.lag_seconds, lwa_client_id=args.lwa_client_id,
-                    lwa_client_secret=args.lwa_client_secret, application_id=args.application_id)
+                    lwa_client_secret=args.lwa_client_secret, application_id=args.application_id,
+                    sqs_endpoint_url=args.sqs_endpoint)
     server = SandboxServer(app, host=args.host, port=args.port, verbose=args.verbose)
     if args.public_url:
         app.base_url = args.public_url.rstrip("/")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any, Callable
 
-from integrations.sandbox.http import Request, Response, html_response, json_response
+from integrations.sandbox.http import Request, Response, html_response, json_response, redirect
 
 from . import feeds, pages
 from .common import iso
+from .notifications import notify_order_change
 from .ratelimit import UsagePlan
 from .seeding import build_listing, build_order, build_supply_source, update_order
 from .state import Listing, Order, Seller
@@ -75,9 +76,12 @@ class ControlApi:
         add("POST", "/_sandbox/sellers/{sp}/supply_sources", self.create_supply_source)
         add("PATCH", "/_sandbox/sellers/{sp}/supply_sources/{id}", self.update_supply_source)
         add("POST", "/_sandbox/sellers/{sp}/orders", self.create_orders)
+        add("POST", "/_sandbox/sellers/{sp}/orders/form", self.add_order_form)
         add("GET", "/_sandbox/sellers/{sp}/orders/{id}", self.get_order)
         add("PATCH", "/_sandbox/sellers/{sp}/orders/{id}", self.update_order)
         add("POST", "/_sandbox/sellers/{sp}/listings", self.create_listing)
+        add("GET", "/_sandbox/notifications", self.get_notifications)
+        add("POST", "/_sandbox/sqs", self.set_sqs)
         add("GET", "/_sandbox/rate_limits", self.get_rate_limits)
         add("POST", "/_sandbox/rate_limits", self.set_rate_limits)
         add("GET", "/_sandbox/clock", self.get_clock)
@@ -203,6 +207,7 @@ class ControlApi:
         if "count" not in data:
             order = build_order(self.sb.state, seller, data)
             seller.orders[order.id] = order
+            notify_order_change(self.sb, order, reason="Order placed")
             return json_response(order_json(order))
         count, template = data["count"], data.get("template") or {}
         if set(data) - {"count", "template"}:
@@ -218,8 +223,39 @@ class ControlApi:
                 item.pop("OrderItemId", None)        # every order gets its own item ids
             order = build_order(self.sb.state, seller, spec)
             seller.orders[order.id] = order
+            notify_order_change(self.sb, order, reason="Order placed")
             built.append(order)
         return json_response({"orders": [order_json(o) for o in built]})
+
+    def add_order_form(self, request: Request) -> Response:
+        """The dashboard's "Add an order" form: one MFN order for a SKU, as if a buyer had just ordered."""
+        seller = self._seller(request)
+        if isinstance(seller, Response):
+            return seller
+        form = request.form()
+        sku = (form.get("sku") or "").strip()
+        quantity = int(form.get("quantity") or 1)
+        if not sku or not 1 <= quantity <= 100:
+            return _error("give a SKU and a quantity between 1 and 100")
+        order = build_order(self.sb.state, seller, {"items": [{"SellerSKU": sku, "QuantityOrdered": quantity}]})
+        seller.orders[order.id] = order
+        notify_order_change(self.sb, order, reason="Order placed")
+        return redirect("/_sandbox/")
+
+    def get_notifications(self, request: Request) -> Response:
+        state = self.sb.state
+        return json_response({
+            "sqs_endpoint_url": self.sb.sqs.endpoint_url,
+            "destinations": list(state.destinations.values()),
+            "subscriptions": {sp: s.subscriptions for sp, s in state.sellers.items() if s.subscriptions},
+            "sent": list(self.sb.sqs.sent)})
+
+    def set_sqs(self, request: Request) -> Response:
+        url = _body(request).get("endpoint_url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return _error("endpoint_url must be an http(s) URL")
+        self.sb.sqs.endpoint_url = url
+        return json_response({"sqs_endpoint_url": url})
 
     def get_order(self, request: Request) -> Response:
         seller = self._seller(request)
@@ -235,7 +271,11 @@ class ControlApi:
         order = seller.orders.get(request.params["id"])
         if order is None:
             return _error(f"no order {request.params['id']}", 404)
-        return json_response(order_json(update_order(self.sb.state, seller, order, _body(request))))
+        status = order.status
+        update_order(self.sb.state, seller, order, _body(request))
+        if order.status != status:           # Amazon sends ORDER_CHANGE on order status changes
+            notify_order_change(self.sb, order, reason=f"Order status changed from {status} to {order.status}")
+        return json_response(order_json(order))
 
     def create_listing(self, request: Request) -> Response:
         seller = self._seller(request)

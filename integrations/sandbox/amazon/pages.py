@@ -123,7 +123,14 @@ def _seller_section(seller: Seller) -> str:
 <div class="card" id="seller-{escape(seller.selling_partner_id)}">
   <h2>{escape(seller.name)} <span class="muted">{escape(seller.selling_partner_id)} ·
       {escape(", ".join(seller.marketplace_ids))}</span></h2>
-  <h3>Orders ({len(seller.orders)})</h3>{orders}
+  <h3>Orders ({len(seller.orders)})</h3>
+  <form method="post" action="/_sandbox/sellers/{escape(seller.selling_partner_id)}/orders/form" class="add-order">
+    Add an order: SKU <input name="sku" required size="14"> quantity <input name="quantity" type="number" value="1"
+    min="1" max="100" style="width:4em"> <button type="submit">Add order</button>
+    <span class="muted">{"sends ORDER_CHANGE to the subscribed queue" if seller.subscriptions.get("ORDER_CHANGE")
+                          else "no ORDER_CHANGE subscription yet"}</span>
+  </form>
+  {orders}
   <h3>Shipment confirmations</h3>{confirmations}
   <h3>Listings</h3>{listings}
   <h3>Supply sources</h3>{sources}

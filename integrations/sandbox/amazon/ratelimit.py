@@ -48,6 +48,14 @@ DEFAULT_PLANS: dict[str, UsagePlan] = {
     "cancelFeed": UsagePlan(2.0, 15),
     "getFeeds": UsagePlan(0.0222, 10),
     "getFeedDocument": UsagePlan(0.0222, 10),
+    # Notifications v1: 1 request/second, burst 5, for every operation (the model's usage plans)
+    "createDestination": UsagePlan(1.0, 5),
+    "getDestinations": UsagePlan(1.0, 5),
+    "getDestination": UsagePlan(1.0, 5),
+    "deleteDestination": UsagePlan(1.0, 5),
+    "createSubscription": UsagePlan(1.0, 5),
+    "getSubscription": UsagePlan(1.0, 5),
+    "deleteSubscriptionById": UsagePlan(1.0, 5),
     # Supply Sources: Amazon publishes no usage plan (sp-api.md §5). The sandbox picks a modest
     # 1 request/second with a burst of 5 for every operation, so a client must already cope with 429s.
     "getSupplySources": UsagePlan(1.0, 5),

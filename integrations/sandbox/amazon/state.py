@@ -126,6 +126,7 @@ class Seller:
     supply_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     feeds: dict[str, Feed] = field(default_factory=dict)
     confirmations: list[dict[str, Any]] = field(default_factory=list)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)    # notification type -> subscription
 
     def summary(self) -> dict[str, Any]:
         return {"selling_partner_id": self.selling_partner_id, "name": self.name,
@@ -183,6 +184,7 @@ class SandboxState:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.codes: dict[str, AuthCode] = {}
         self.documents: dict[str, FeedDocument] = {}
+        self.destinations: dict[str, dict[str, Any]] = {}    # the app's notification destinations
         self.rng = random.Random(seed)
         self.secret = secrets.token_hex(16)          # signs page tokens and presigned URLs
         self._feed_counter = 50_001_017_000

@@ -32,6 +32,7 @@ from .ratelimit import RateLimiter
 from .receipts import MIN_TIMESTAMP, build_receipt, patch_receipt, ship_receipt, update_receipt
 from .state import (LISTING_STATES, EtsyError, Listing, Receipt, Shop, Store, application_id, inventory_json,
                     listing_json, receipt_json, shop_json, transaction_json)
+from .webhooks import WebhookSender
 from .values import bad, parse_bool, parse_int, parse_optional_int, parse_str
 
 DEFAULT_REDIRECT_URIS = (
@@ -95,6 +96,8 @@ class EtsySandbox(SandboxApp):
         self._default_limits = (per_second, per_day)
         self._seed = seed                      # re-applied after every reset (the --seed-demo data)
         self._clock = clock
+        self.webhooks = WebhookSender()        # ORDER_PAID to the registered endpoint
+        self.webhook_defaults: dict[str, Any] = {}
         super().__init__()
         self.reset_state()
 
@@ -112,6 +115,9 @@ class EtsySandbox(SandboxApp):
         per_second, per_day = self._default_limits
         self.limiter = RateLimiter(per_second=per_second, per_day=per_day)
         self.redirect_uris = list(self._default_redirect_uris)
+        self.webhooks.reset()
+        if self.webhook_defaults:             # --webhook-url: the endpoint registered at start-up
+            self.webhooks.configure(**self.webhook_defaults)
         if self._seed is not None:
             self._seed(self)
 
@@ -201,6 +207,9 @@ class EtsySandbox(SandboxApp):
         control("POST", "/_sandbox/tokens/expire", self._control_expire_tokens)
         control("POST", "/_sandbox/tokens/revoke", self._control_revoke_tokens)
         control("POST", "/_sandbox/codes/expire", self._control_expire_codes)
+        control("GET", "/_sandbox/webhooks", self._control_webhooks)
+        control("POST", "/_sandbox/webhooks", self._control_webhooks)
+        control("POST", "/_sandbox/shops/{shop_id}/receipts/form", self._control_receipt_form)
         control("GET", "/_sandbox/rate_limits", self._control_rate_limits)
         control("POST", "/_sandbox/rate_limits", self._control_rate_limits)
         control("GET", "/_sandbox/redirect_uris", self._control_redirect_uris)
@@ -694,6 +703,7 @@ class EtsySandbox(SandboxApp):
             fields.setdefault("transactions", self._default_transactions(shop))
             receipt = build_receipt(self.store, shop, fields, now=self.now())
             self.store.receipts[receipt.receipt_id] = receipt
+            self._paid(receipt, was_paid=False)
             return json_response(receipt_json(receipt))
         count = parse_int(data["count"], "count", minimum=1, maximum=5000)
         template = data.get("template") or {}
@@ -710,6 +720,7 @@ class EtsySandbox(SandboxApp):
             fields = {**template, "created_timestamp": base - (count - 1 - index)}
             built.append(build_receipt(self.store, shop, fields, now=self.now()))
             self.store.receipts[built[-1].receipt_id] = built[-1]
+            self._paid(built[-1], was_paid=False)
         return json_response({"receipts": [receipt_json(r) for r in built]})
 
     def _control_patch_receipt(self, request: Request) -> Response:
@@ -718,8 +729,47 @@ class EtsySandbox(SandboxApp):
         receipt = self.store.receipts.get(receipt_id)
         if receipt is None or receipt.shop_id != shop.shop_id:
             raise EtsyError(404, f"No receipt {receipt_id} in shop {shop.shop_id}")
+        was_paid = receipt.is_paid
         patch_receipt(receipt, self._body(request), now=self.now())
+        self._paid(receipt, was_paid=was_paid)
         return json_response(receipt_json(receipt))
+
+    def _paid(self, receipt: Receipt, *, was_paid: bool) -> None:
+        """A receipt that has just become paid is an order.paid webhook (sent after this call returns)."""
+        if receipt.is_paid and not was_paid:
+            self.webhooks.order_paid(shop_id=receipt.shop_id, receipt_id=receipt.receipt_id, api_base=self.base_url)
+
+    def _control_webhooks(self, request: Request) -> Response:
+        """GET: the registered endpoint and every delivery with its attempts. POST {"url": ".../{shop_id}/",
+        "secret": "whsec_..." (optional), "time_scale": 1, "payload_shape": "flat" | "data",
+        "fail_next": N}: register the endpoint (as in Etsy's developer portal); answers the signing secret."""
+        hooks = self.webhooks
+        if request.method == "POST":
+            data = self._body(request)
+            if "url" in data:
+                try:
+                    hooks.configure(url=str(data["url"]), secret=data.get("secret") or None,
+                                    time_scale=float(data.get("time_scale") or 1.0),
+                                    payload_shape=str(data.get("payload_shape") or "flat"))
+                except (ValueError, TypeError) as exc:
+                    raise bad(str(exc)) from None
+            if "fail_next" in data:
+                hooks.fail_next = parse_int(data["fail_next"], "fail_next", minimum=0, maximum=100)
+        return json_response({"url": hooks.url_template, "signing_secret": hooks.secret,
+                              "time_scale": hooks.time_scale, "payload_shape": hooks.payload_shape,
+                              "deliveries": [d.summary() for d in hooks.deliveries]})
+
+    def _control_receipt_form(self, request: Request) -> Response:
+        """The dashboard's "Add a paid receipt" form: a buyer has just paid for one item of the shop."""
+        shop = self._control_shop(request)
+        form = request.form()
+        sku = (form.get("sku") or "").strip()
+        transactions = [{"sku": sku, "quantity": parse_int(form.get("quantity") or 1, "quantity", minimum=1,
+                                                            maximum=100)}] if sku else self._default_transactions(shop)
+        receipt = build_receipt(self.store, shop, {"status": "paid", "transactions": transactions}, now=self.now())
+        self.store.receipts[receipt.receipt_id] = receipt
+        self._paid(receipt, was_paid=False)
+        return redirect("/_sandbox/")
 
     def _user_id(self, data: dict[str, Any]) -> int:
         if data.get("user_id") is None:

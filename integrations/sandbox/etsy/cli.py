@@ -39,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
                    help="requests per rolling day per API key (Etsy: 10000)")
     p.add_argument("--seed-demo", action="store_true",
                    help="start with a demo shop, listings and paid receipts")
+    p.add_argument("--webhook-url", default="", metavar="URL",
+                   help="register an ORDER_PAID webhook endpoint; {shop_id} is replaced per shop")
+    p.add_argument("--webhook-secret", default="", help="its signing secret (whsec_...); default: a new one")
     p.add_argument("--verbose", action="store_true", help="log every request")
     return p
 
@@ -49,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     redirect_uris=options.redirect_uris, per_second=options.per_second,
                     per_day=options.per_day, seed_demo=options.seed_demo)
     server = SandboxServer(app, host=options.host, port=options.port, verbose=options.verbose)
+    if options.webhook_url:
+        app.webhook_defaults = {"url": options.webhook_url, "secret": options.webhook_secret or None}
+        app.webhooks.configure(**app.webhook_defaults)
     print(f"Etsy sandbox listening on {server.url}", flush=True)
     print(f"  API base        {server.url}/v3/application\n"
           f"  token URL       {server.url}/v3/public/oauth/token\n"

@@ -121,6 +121,11 @@ def dashboard(*, store: Store, keystring: str, redirect_uris: Sequence[str], lim
         parts.append(f"<h2>{escape(shop.shop_name)} <span class=\"muted\">shop {shop.shop_id}, "
                      f"user {shop.user_id}, {escape(shop.currency_code)}</span></h2>")
         parts.append("<h3>Receipts</h3>")
+        parts.append(f'<form method="post" action="/_sandbox/shops/{shop.shop_id}/receipts/form">Add a paid '
+                     'receipt: SKU <input name="sku" size="14" placeholder="first listing"> quantity '
+                     '<input name="quantity" type="number" value="1" min="1" max="100" style="width:4em"> '
+                     '<button type="submit">Add paid receipt</button> <span class="muted">sends order.paid to '
+                     'the registered webhook URL</span></form>')
         parts.append(_table(("receipt", "status", "created", "buyer", "items", "shipments"),
                             (_receipt_row(r) for r in receipts[:200]), "No receipts."))
         parts.append("<h3>Listings</h3>")
