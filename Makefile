@@ -7,7 +7,7 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/hub
 
-.PHONY: run test bench lint install services-check browser migrate demo clean
+.PHONY: run test bench chaos lint install services-check browser migrate demo clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: install browser services-check
 
 bench: install services-check
 	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" $(VPY) -m pytest bench -q -s $(PYTEST_ARGS)
+
+# 20 integrations, 500 orders each, workers SIGKILLed every 20 s, Redis restarted once, sandbox faults:
+# prints and checks exactly-once orders and confirmations. Its small version runs in `make test`.
+chaos: install services-check
+	CHAOS_SCALE=full DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" $(VPY) -m pytest integrations/tests/test_chaos.py -q -s $(PYTEST_ARGS)
 
 lint: install
 	$(VPY) -m ruff check .

@@ -39,6 +39,10 @@ class AmazonPushConsumer:
                 # The queue is unreachable: the poll backstop still runs; try again shortly.
                 logger.warning("push_consumer.queue_unavailable %s", type(exc).__name__)
                 time.sleep(2)
+            except Exception:             # the database went away: reconnect on the next round
+                logger.exception("push_consumer.round_failed")
+                close_old_connections()
+                time.sleep(1)
 
     def poll_once(self) -> int:
         """One long poll: returns how many messages were handled (and deleted)."""
@@ -77,4 +81,8 @@ class AmazonPushConsumer:
                                                                 "marketplace_order_id": event.order_id,
                                                                 "reason": exc.message})
                 done = False              # throttled, 5xx or timed out: SQS redelivers it
+            except Exception:             # the database or Redis is away for a moment: the same
+                logger.exception("push_consumer.failed", extra={"integration_id": integration.id,
+                                                                "marketplace_order_id": event.order_id})
+                done = False
         return done

@@ -108,7 +108,8 @@ def inventory_push_due() -> int:
     rows = Integration.objects.filter(status=Integration.Status.ACTIVE, inventory_enabled=True).values_list(
         "id", "inventory_last_run_at", "inventory_frequency_minutes")
     due = [pk for pk, last, minutes in rows if last is None or now - last >= dt.timedelta(minutes=minutes)]
-    _fan_out(inventory_push_task, due)
+    for integration_id in due:
+        inventory_push_task.delay(integration_id)
     return len(due)
 
 

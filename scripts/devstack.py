@@ -1,5 +1,9 @@
 """Starts everything `make run` promises, in the foreground, and stops it all on Ctrl-C:
-the web app, a Celery worker, Celery beat, and the Amazon and Etsy sandboxes.
+the web app, a Celery worker, Celery beat, the Amazon and Etsy sandboxes, an SQS-compatible queue
+(moto's server) and the Amazon ORDER_CHANGE consumer.
+
+Push is on: an order added on the Amazon sandbox page reaches the queue and the consumer imports it
+within seconds; a paid receipt added on the Etsy sandbox page is posted, signed, to the hub's webhook.
 
 With no DATABASE_URL / CELERY_BROKER_URL set the app uses SQLite and kombu's filesystem transport
 under var/, so nothing but Python is needed.
@@ -19,6 +23,9 @@ PY = sys.executable
 WEB = os.environ.get("HUB_WEB_ADDR", "127.0.0.1:8000")
 AMAZON_PORT = int(os.environ.get("AMAZON_SANDBOX_PORT", "8701"))
 ETSY_PORT = int(os.environ.get("ETSY_SANDBOX_PORT", "8702"))
+SQS_PORT = int(os.environ.get("SQS_PORT") or int(os.environ.get("EXTRA_PORT_BASE", "8693")) + 10)
+SQS_URL = f"http://127.0.0.1:{SQS_PORT}"
+QUEUE_NAME = "hub-order-change"
 
 # Point the product at the local sandboxes. These are the sandboxes' own demo credentials, not secrets.
 SANDBOX_ENV = {
@@ -35,7 +42,34 @@ SANDBOX_ENV = {
     "ETSY_SHARED_SECRET": "sandboxsecret",
     "OAUTHLIB_INSECURE_TRANSPORT": "1",   # the sandboxes speak plain http on loopback
     "PUBLIC_BASE_URL": f"http://{WEB}",
+    # Push: moto's SQS on loopback takes any credentials; the Etsy signing secret is the sandbox's demo one.
+    "SQS_ENDPOINT_URL": SQS_URL,
+    "AMAZON_NOTIFICATIONS_QUEUE_URL": f"{SQS_URL}/123456789012/{QUEUE_NAME}",
+    "AMAZON_NOTIFICATIONS_SQS_ARN": f"arn:aws:sqs:us-east-1:123456789012:{QUEUE_NAME}",
+    "AWS_ACCESS_KEY_ID": "sandbox",
+    "AWS_SECRET_ACCESS_KEY": "sandbox",
+    "ETSY_WEBHOOK_SIGNING_SECRET": "whsec_c2FuZGJveC13ZWJob29rLXNpZ25pbmctc2VjcmV0",
+    "SQS_WAIT_SECONDS": "5",
 }
+
+
+def _start_queue(env: dict[str, str]) -> subprocess.Popen:
+    """moto's server, then the queue Amazon's notifications go to (created once it answers)."""
+    proc = subprocess.Popen([PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(SQS_PORT)], cwd=ROOT, env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import boto3
+
+    client = boto3.client("sqs", region_name="us-east-1", endpoint_url=SQS_URL, aws_access_key_id="sandbox",
+                          aws_secret_access_key="sandbox")
+    deadline = time.time() + 30
+    while True:
+        try:
+            client.create_queue(QueueName=QUEUE_NAME)
+            return proc
+        except Exception:  # noqa: BLE001 - not listening yet
+            if time.time() > deadline or proc.poll() is not None:
+                raise SystemExit(f"moto's SQS server did not start on {SQS_URL}") from None
+            time.sleep(0.3)
 
 
 def main() -> int:
@@ -45,19 +79,26 @@ def main() -> int:
     manage = [PY, str(ROOT / "manage.py")]
     celery = [PY, "-m", "celery", "-A", "config"]
     commands = {
-        "amazon": manage + ["sandbox", "amazon", "--port", str(AMAZON_PORT), "--seed-demo",
-                            "--redirect-uri", f"{base}/integrations/amazon/callback/"],
-        "etsy": manage + ["sandbox", "etsy", "--port", str(ETSY_PORT), "--seed-demo",
-                          "--redirect-uri", f"{base}/integrations/etsy/callback/"],
+        # The sandboxes' own command lines (manage.py sandbox passes only the common options).
+        "amazon": [PY, "-m", "integrations.sandbox.amazon", "--port", str(AMAZON_PORT), "--seed-demo",
+                            "--redirect-uri", f"{base}/integrations/amazon/callback/",
+                            "--sqs-endpoint", env["SQS_ENDPOINT_URL"]],
+        "etsy": [PY, "-m", "integrations.sandbox.etsy", "--port", str(ETSY_PORT), "--seed-demo",
+                          "--redirect-uri", f"{base}/integrations/etsy/callback/",
+                          "--webhook-url", f"{base}/integrations/etsy/webhooks/{{shop_id}}/",
+                          "--webhook-secret", env["ETSY_WEBHOOK_SIGNING_SECRET"]],
         "web": manage + ["runserver", WEB, "--noreload"],
         # Threads, not prefork: light on a laptop and fine for I/O-bound marketplace calls.
         "worker": celery + ["worker", "--loglevel", "INFO", "--pool", "threads", "--concurrency", "4"],
         "beat": celery + ["beat", "--loglevel", "INFO"],
+        "consumer": manage + ["amazon_push_consumer"],
     }
-    procs: dict[str, subprocess.Popen] = {}
+    procs: dict[str, subprocess.Popen] = {"sqs": _start_queue(env)}
     for name, cmd in commands.items():
         procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-    print(f"\nIntegration hub on http://{WEB}/  (Amazon sandbox :{AMAZON_PORT}, Etsy sandbox :{ETSY_PORT})")
+    print(f"\nIntegration hub on http://{WEB}/  (Amazon sandbox :{AMAZON_PORT}, Etsy sandbox :{ETSY_PORT}, "
+          f"SQS :{SQS_PORT})")
+    print("  push: add an order on either sandbox's page (/_sandbox/) and watch it arrive within seconds")
     print("  logins: admin / admin-demo-pass (3PL admin), brand / brand-demo-pass (customer user)")
     print("  Ctrl-C stops everything.\n", flush=True)
 

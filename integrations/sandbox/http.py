@@ -144,6 +144,7 @@ class Faults:
     throttle_next: int = 0                        # the next N calls get the vendor's 429
     slow_next: int = 0                            # the next N calls sleep slow_seconds first
     slow_seconds: float = 0.0
+    slow_rate: float = 0.0                        # share of calls answered only after slow_seconds
     malformed_next: int = 0                       # the next N calls get a body that is not JSON
     path_contains: str = ""                       # only calls whose path contains this are affected
     seed: int | None = None
@@ -151,11 +152,11 @@ class Faults:
     def as_dict(self) -> dict[str, Any]:
         return {"error_rate": self.error_rate, "error_statuses": list(self.error_statuses),
                 "fail_next": self.fail_next, "throttle_next": self.throttle_next,
-                "slow_next": self.slow_next, "slow_seconds": self.slow_seconds,
+                "slow_next": self.slow_next, "slow_seconds": self.slow_seconds, "slow_rate": self.slow_rate,
                 "malformed_next": self.malformed_next, "path_contains": self.path_contains}
 
 
-FAULT_FIELDS = {"error_rate": float, "fail_next": int, "throttle_next": int, "slow_next": int,
+FAULT_FIELDS = {"error_rate": float, "fail_next": int, "throttle_next": int, "slow_next": int, "slow_rate": float,
                 "slow_seconds": float, "malformed_next": int, "path_contains": str}
 
 
@@ -253,6 +254,8 @@ class SandboxApp(ABC):
         if f.slow_next > 0:
             f.slow_next -= 1
             delay = f.slow_seconds
+        elif f.slow_rate and self._rng.random() < f.slow_rate:
+            delay = f.slow_seconds          # the call is carried out; only the answer comes late
         if f.throttle_next > 0:
             f.throttle_next -= 1
             return "throttle", self.throttled(request), delay

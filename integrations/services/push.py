@@ -40,7 +40,10 @@ Marketplace = Integration.Marketplace
 # --- health and the poll backstop ------------------------------------------------------------------
 
 def amazon_consumer_heartbeat() -> None:
-    cache.set(CONSUMER_HEARTBEAT_KEY, time.time(), timeout=CONSUMER_STALE_SECONDS)
+    try:
+        cache.set(CONSUMER_HEARTBEAT_KEY, time.time(), timeout=CONSUMER_STALE_SECONDS)
+    except Exception:  # noqa: BLE001 - the cache is down: beat then polls as often as without push
+        logger.warning("push_consumer.heartbeat_failed")
 
 
 def amazon_consumer_alive() -> bool:

@@ -61,7 +61,9 @@ def worker(amazon, amazon_sandbox, tmp_path):
 def test_beat_tick_imports_and_sweep_confirms_through_a_real_worker(amazon, amazon_seller, amazon_integration, worker):
     order = amazon.post(f"sellers/{amazon_seller['selling_partner_id']}/orders",
                         {"MarketplaceId": AU, "items": [{"SellerSKU": "MUG-01", "QuantityOrdered": 1}]})
-    outbound = wait_for(lambda: OutboundOrder.objects.filter(reference=order["AmazonOrderId"]).first())
+    # Created, then allocated in its own transaction a moment later: wait for both.
+    outbound = wait_for(lambda: OutboundOrder.objects.filter(reference=order["AmazonOrderId"],
+                                                             status=OutboundOrder.Status.AWAITING_PICK).first())
     assert outbound is not None, worker.stdout.read1().decode(errors="replace") if worker.poll() is not None else ""
     assert outbound.status == OutboundOrder.Status.AWAITING_PICK
 
