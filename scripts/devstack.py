@@ -23,7 +23,7 @@ PY = sys.executable
 WEB = os.environ.get("HUB_WEB_ADDR", "127.0.0.1:8000")
 AMAZON_PORT = int(os.environ.get("AMAZON_SANDBOX_PORT", "8701"))
 ETSY_PORT = int(os.environ.get("ETSY_SANDBOX_PORT", "8702"))
-SQS_PORT = int(os.environ.get("SQS_PORT") or int(os.environ.get("EXTRA_PORT_BASE", "8693")) + 10)
+SQS_PORT = int(os.environ.get("SQS_PORT") or os.environ.get("EXTRA_PORT_BASE") or "8703")
 SQS_URL = f"http://127.0.0.1:{SQS_PORT}"
 QUEUE_NAME = "hub-order-change"
 

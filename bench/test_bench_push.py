@@ -1,0 +1,279 @@
+"""`make bench` figures for push intake and scale-out, one `name: value` line each:
+
+- order_latency_p95_push / order_latency_p95_poll: order placed in the sandbox -> outbound order
+  committed, with a Celery worker and the ORDER_CHANGE consumer running (push), and with polling alone
+  (beat + worker; BENCH_POLL_MINUTES, default the product's 5).
+- confirmation_latency_p95: dispatch commit -> the sandbox has the confirmation, with a worker running.
+- fanout_tick: seconds and queries for one beat tick over 10,000 active integrations, publishing to Redis.
+- inventory_sync: marketplace calls and seconds to send 10,000 SKUs' levels to Amazon.
+- api_latency: GET /api/v1/outbound-orders/ with 100,000 orders in PostgreSQL, 16 concurrent clients
+  against gunicorn: p50 and p95.
+
+Sizes can be lowered with BENCH_* variables on a busy machine; the line says what was measured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from integrations.models import ImportedOrder, Integration, PackageConfirmation
+from integrations.services.inventory import inventory_push
+from integrations.services.push import integration_push_enable
+from integrations.tasks import orders_import_due
+from integrations.tests.conftest import amazon, sqs_queue, sqs_server  # noqa: F401 - fixtures
+from integrations.tests.test_chaos import Processes
+from tests.factories import CustomerFactory, ProductFactory, StockLevelFactory
+from warehouse.models import OutboundOrder
+from warehouse.services import PackageSpec, consignment_create, outbound_order_dispatch
+
+ROOT = Path(__file__).resolve().parents[1]
+AU = "A39IBJ37TRP1C6"
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker_env(amazon_sandbox, broker: str, tmp: Path, **extra: str) -> dict[str, str]:
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "CELERY_BROKER_URL": broker, "REDIS_URL": broker,
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+           "AMAZON_SPAPI_ENDPOINT": amazon_sandbox.url, "AMAZON_LWA_TOKEN_URL": f"{amazon_sandbox.url}/auth/o2/token",
+           "AMAZON_LWA_APP_ID": settings.AMAZON_LWA_APP_ID, "AMAZON_LWA_CLIENT_SECRET": settings.AMAZON_LWA_CLIENT_SECRET,
+           "HUB_VAR_DIR": str(tmp), "LOG_LEVEL": "WARNING", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "SQS_WAIT_SECONDS": "2", **extra}
+    env.pop("SP_API_DEFAULT_MARKETPLACE", None)
+    return env
+
+
+@pytest.fixture
+def broker(tmp_path):
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    url = f"{os.environ.get('TEST_REDIS_SERVER', 'redis://127.0.0.1:6379')}/{7 - index}"
+    redis.Redis.from_url(url).flushdb()
+    old = celery_app.conf.broker_url
+    celery_app.conf.broker_url = url
+    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    yield url
+    celery_app.conf.broker_url = old
+    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def seller_integration(amazon, amazon_sandbox, tenant, customer, warehouse):  # noqa: F811
+    amazon_sandbox.set_rate_limits(enabled=False)
+    seller = amazon.post("sellers", {"marketplace_ids": [AU]})
+    product = ProductFactory(customer=customer, code="BENCH-1")
+    StockLevelFactory(product=product, warehouse=warehouse, on_hand=100_000)
+    integration = Integration.objects.create(
+        tenant=tenant, customer=customer, marketplace="amazon", name="bench", status="active", marketplace_id=AU,
+        account_id=seller["selling_partner_id"], refresh_token=seller["refresh_token"], default_warehouse=warehouse,
+        orders_watermark=timezone.now(), last_import_at=timezone.now())
+    return integration, seller
+
+
+def _place_and_wait(amazon, seller, count: int, spread: float, timeout: float) -> list[float]:  # noqa: F811
+    placed: dict[str, float] = {}
+    for _ in range(count):
+        order = amazon.post(f"sellers/{seller['selling_partner_id']}/orders",
+                            {"MarketplaceId": AU, "items": [{"SellerSKU": "BENCH-1", "QuantityOrdered": 1}]})
+        placed[order["AmazonOrderId"]] = time.time()
+        time.sleep(spread / count)
+    latencies: dict[str, float] = {}
+    deadline = time.time() + timeout
+    while len(latencies) < count and time.time() < deadline:
+        for ref, created in ImportedOrder.objects.filter(marketplace_order_id__in=placed).exclude(
+                marketplace_order_id__in=latencies).values_list("marketplace_order_id", "created_at"):
+            latencies[ref] = created.timestamp() - placed[ref]
+        time.sleep(0.2)
+    assert len(latencies) == count, f"{count - len(latencies)} orders never arrived"
+    return sorted(latencies.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_order_latency_with_push(amazon, amazon_sandbox, seller_integration, sqs_queue, broker,  # noqa: F811
+                                       tmp_path):
+    integration, seller = seller_integration
+    assert integration_push_enable(integration=integration)
+    client, queue_url = sqs_queue
+    count = int(os.environ.get("BENCH_PUSH_ORDERS", "200"))
+    procs = Processes(worker_env(amazon_sandbox, broker, tmp_path, AMAZON_NOTIFICATIONS_QUEUE_URL=queue_url,
+                                 SQS_ENDPOINT_URL=client.meta.endpoint_url, ORDERS_POLL_MINUTES="60"), tmp_path)
+    procs.start("worker0")
+    procs.start("consumer")
+    try:
+        time.sleep(3)
+        latencies = _place_and_wait(amazon, seller, count, spread=20, timeout=180)
+    finally:
+        procs.stop()
+    print(f"\norder_latency_p95_push: {p95(latencies):.2f} s (p50 {statistics.median(latencies):.2f} s, "
+          f"{count} orders over 20 s, 1 consumer, goal <= 10 s)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_order_latency_polling_alone(amazon, amazon_sandbox, seller_integration, broker, tmp_path):  # noqa: F811
+    integration, seller = seller_integration
+    minutes = float(os.environ.get("BENCH_POLL_MINUTES", "5"))
+    count = int(os.environ.get("BENCH_POLL_ORDERS", "200"))
+    procs = Processes(worker_env(amazon_sandbox, broker, tmp_path, ORDERS_POLL_MINUTES=str(minutes),
+                                 ORDERS_IMPORT_TICK_SECONDS="10"), tmp_path)
+    procs.start("worker0")
+    procs.start("beat")
+    try:
+        # Orders arrive evenly over one poll interval, as they would on a busy day.
+        latencies = _place_and_wait(amazon, seller, count, spread=minutes * 60, timeout=minutes * 60 + 180)
+    finally:
+        procs.stop()
+    print(f"\norder_latency_p95_poll: {p95(latencies):.1f} s (p50 {statistics.median(latencies):.1f} s, "
+          f"{count} orders, poll every {minutes:g} min, beat tick 10 s; goal <= 180 s)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_confirmation_latency(amazon, amazon_sandbox, seller_integration, broker, tmp_path):  # noqa: F811
+    integration, seller = seller_integration
+    count = int(os.environ.get("BENCH_CONFIRM_ORDERS", "100"))
+    amazon.post(f"sellers/{seller['selling_partner_id']}/orders",
+                {"count": count, "template": {"MarketplaceId": AU, "items": [{"SellerSKU": "BENCH-1", "QuantityOrdered": 1}]}})
+    from integrations.services.orders import orders_import
+
+    integration.orders_watermark = timezone.now() - dt.timedelta(hours=1)
+    orders_import(integration=integration)
+    procs = Processes(worker_env(amazon_sandbox, broker, tmp_path), tmp_path)
+    procs.start("worker0")
+    try:
+        time.sleep(3)
+        dispatched_at: dict[int, float] = {}
+        for order in OutboundOrder.objects.filter(status=OutboundOrder.Status.AWAITING_PICK)[:count]:
+            outbound_order_dispatch(order=order, consignment=consignment_create(
+                order=order, carrier="Australia Post", packages=[PackageSpec(f"AP{order.id}")]))
+            dispatched_at[order.id] = time.time()
+            time.sleep(0.05)
+        deadline = time.time() + 120
+        while time.time() < deadline and PackageConfirmation.objects.filter(state="confirmed").count() < len(dispatched_at):
+            time.sleep(0.2)
+    finally:
+        procs.stop()
+    latencies = sorted(c.timestamp() - dispatched_at[oid] for oid, c in PackageConfirmation.objects.filter(
+        state="confirmed").values_list("imported_order__order_id", "confirmed_at"))
+    assert len(latencies) == len(dispatched_at)
+    print(f"\nconfirmation_latency_p95: {p95(latencies):.2f} s (p50 {statistics.median(latencies):.2f} s, "
+          f"{len(latencies)} dispatches, goal <= 5 s)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_fanout_tick(tenant, broker):
+    n = int(os.environ.get("BENCH_INTEGRATIONS", "10000"))
+    customers = CustomerFactory._meta.model.objects.bulk_create(
+        [CustomerFactory.build(tenant=tenant, name=f"C{i}") for i in range(n)], batch_size=2000)
+    Integration.objects.bulk_create([Integration(tenant=tenant, customer=c, marketplace="amazon", name=f"I{i}",
+                                                 status="active") for i, c in enumerate(customers)], batch_size=2000)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        queued = orders_import_due()
+        seconds = time.perf_counter() - started
+    assert queued == n == redis.Redis.from_url(broker).llen("celery")
+    print(f"\nfanout_tick: {seconds:.2f} s, {len(queries)} queries, {n} integrations queued to Redis (goal <= 2 s)")
+
+
+@pytest.mark.django_db
+def test_bench_inventory_sync(amazon, seller_integration, warehouse, customer):  # noqa: F811
+    integration, seller = seller_integration
+    n = int(os.environ.get("BENCH_SKUS", "10000"))
+    from warehouse.models import Product, StockLevel
+
+    products = Product.objects.bulk_create([ProductFactory.build(customer=customer, code=f"SKU-{i:05d}")
+                                            for i in range(n)], batch_size=2000)
+    StockLevel.objects.bulk_create([StockLevelFactory.build(product=p, warehouse=warehouse, on_hand=i % 50)
+                                    for i, p in enumerate(products)], batch_size=2000)
+    integration.inventory_enabled = True
+    integration.save()
+    integration.inventory_warehouses.set([warehouse])
+    settings.AMAZON_FEED_POLL_SECONDS = 0.2
+    amazon.post("settings", {"feed_step_seconds": 0.5})
+    before = len(amazon.calls(""))
+    started = time.perf_counter()
+    result = inventory_push(integration=integration)
+    seconds = time.perf_counter() - started
+    calls = len(amazon.calls("")) - before
+    assert len(result.accepted) >= n
+    print(f"\ninventory_sync: {calls} calls, {seconds:.1f} s for {len(result.accepted)} SKUs on Amazon "
+          f"(JSON_LISTINGS_FEED; goal <= 6 calls)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_api_latency(tenant, customer, warehouse, tmp_path):
+    from warehouse.services.api_keys import api_key_create
+
+    n = int(os.environ.get("BENCH_API_ORDERS", "100000"))
+    OutboundOrder.objects.bulk_create([OutboundOrder(tenant=tenant, customer=customer, warehouse=warehouse,
+                                                     reference=f"R{i:07d}", status="awaiting_pick")
+                                       for i in range(n)], batch_size=5000)
+    _, key = api_key_create(tenant=tenant, name="bench")
+    db = connection.settings_dict
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "false",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+           "ALLOWED_HOSTS": "127.0.0.1", "HUB_VAR_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    workers = os.environ.get("BENCH_GUNICORN_WORKERS", "4")
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
+                               f"127.0.0.1:{port}", "--workers", workers, "--log-level", "warning"],
+                              cwd=ROOT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api/v1/outbound-orders/"
+    headers = {"Authorization": f"Api-Key {key}"}
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(url, headers=headers, timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        per_client, timings, errors = int(os.environ.get("BENCH_API_REQUESTS", "25")), [], []
+
+        def client():
+            with httpx.Client(headers=headers, timeout=30) as http:
+                for i in range(per_client):
+                    started = time.perf_counter()
+                    response = http.get(url, params={"status": "awaiting_pick"} if i % 2 else None)
+                    timings.append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        errors.append(response.status_code)
+
+        threads = [threading.Thread(target=client) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert not errors, errors[:5]
+    timings.sort()
+    print(f"\napi_latency: p50 {statistics.median(timings) * 1000:.0f} ms, p95 {p95(timings) * 1000:.0f} ms "
+          f"({len(timings)} requests, 16 clients, {n} orders, gunicorn {workers} workers)")
