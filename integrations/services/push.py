@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ..models import Integration, PushDelivery
+from ..models import ImportRun, Integration, PushDelivery
 from ..providers.base import PushEvent, ProviderError
 from .connection import connection_for, provider_for
 from .log import DEBUG, INFO, log_entry
@@ -144,7 +144,7 @@ def push_event_import(*, integration: Integration, event: PushEvent) -> ImportRe
     """Imports the one order an event names, through the one import service. Raises ProviderError when
     the marketplace could not be read (the push is then redelivered, and the poll is the backstop)."""
     Integration.objects.filter(pk=integration.pk).update(push_last_event_at=timezone.now())
-    result = orders_import(integration=integration, order_ids=[event.order_id])
+    result = orders_import(integration=integration, order_ids=[event.order_id], kind=ImportRun.Kind.PUSH)
     logger.info("push.imported", extra={"integration_id": integration.id, "marketplace_order_id": event.order_id,
                                         "created_count": len(result.created)})
     return result

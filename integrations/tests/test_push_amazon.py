@@ -96,7 +96,7 @@ def test_a_failed_read_leaves_the_message_for_redelivery_and_nothing_half_done(
     integration_push_enable(integration=amazon_integration)
     order = new_order(amazon, amazon_seller)
     wait_sent(amazon_sandbox, 1)
-    amazon.post("faults", {"fail_next": 3, "error_statuses": [503]})
+    amazon.post("faults", {"error_rate": 1.0, "error_statuses": [503]})      # down for a while
     c = consumer(sqs_queue)
     assert c.poll_once() == 0                              # Amazon failed: the message is not deleted
     assert not ImportedOrder.objects.exists()
