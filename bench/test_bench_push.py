@@ -73,7 +73,7 @@ def worker_env(amazon_sandbox, broker: str, tmp: Path, **extra: str) -> dict[str
 @pytest.fixture
 def broker(tmp_path):
     index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    url = f"{os.environ.get('TEST_REDIS_SERVER', 'redis://127.0.0.1:6379')}/{7 - index}"
+    url = f"{os.environ.get('TEST_REDIS_SERVER', 'redis://127.0.0.1:6379')}/{3 - index}"      # not the suite's
     redis.Redis.from_url(url).flushdb()
     old = celery_app.conf.broker_url
     celery_app.conf.broker_url = url
