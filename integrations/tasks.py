@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.db.models import Q
 from django.utils import timezone
 
 from .locks import job_lock
@@ -36,8 +37,12 @@ def _active(integration_id: int) -> Integration | None:
 @shared_task(acks_late=True)
 def orders_import_due() -> int:
     """Beat: queue an import for every active integration whose poll interval has passed. One query and
-    one broker connection however many integrations there are."""
-    ids = list(integrations_due_for_poll().values_list("id", flat=True))
+    one broker connection however many integrations there are. A spent daily quota (Etsy) holds the
+    integration until the marketplace's retry-after."""
+    now = timezone.now()
+    ids = list(integrations_due_for_poll(now=now)
+               .filter(Q(poll_not_before__isnull=True) | Q(poll_not_before__lte=now))
+               .values_list("id", flat=True))
     _fan_out(orders_import_task, ids)
     return len(ids)
 
@@ -51,7 +56,7 @@ def _fan_out(task, ids: list[int]) -> None:
 
 @shared_task(acks_late=True, bind=True, max_retries=3)
 def orders_import_task(self, integration_id: int, since: str | None = None, until: str | None = None,
-                       order_ids: list[str] | None = None) -> dict | None:
+                       order_ids: list[str] | None = None, kind: str | None = None) -> dict | None:
     integration = _active(integration_id)
     if integration is None:
         return None
@@ -63,17 +68,20 @@ def orders_import_task(self, integration_id: int, since: str | None = None, unti
             return None
         try:
             result = orders_import(
-                integration=integration, order_ids=order_ids,
+                integration=integration, order_ids=order_ids, kind=kind,
                 since=dt.datetime.fromisoformat(since) if since else None,
                 until=dt.datetime.fromisoformat(until) if until else None)
         except ProviderAuthError as exc:
             integration_mark_needs_reconnect(integration_id=integration_id, reason=exc.message)
             return None
         except ProviderRateLimited as exc:
+            if exc.daily:
+                orders_polls_pause_for_quota(integration=integration, retry_after=exc.retry_after, reason=exc.message)
+                return None
             log_entry(integration=integration, level=INFO, event="orders_import.throttled",
                       message=f"The marketplace asked us to slow down ({exc.message}); the import continues "
                               "from where it stopped on the next run. Nothing is lost.")
-            if exc.daily or self.request.retries >= self.max_retries:
+            if self.request.retries >= self.max_retries:
                 return None
             raise self.retry(countdown=min(max(exc.retry_after or 60, 5), 900)) from exc
         except ProviderRejected as exc:
@@ -87,8 +95,28 @@ def orders_import_task(self, integration_id: int, since: str | None = None, unti
             if self.request.retries >= self.max_retries:
                 return None                   # the next scheduled poll picks up from the same watermark
             raise self.retry(countdown=120) from exc
+    if integration.poll_not_before is not None:
+        Integration.objects.filter(pk=integration.pk).update(poll_not_before=None)
     return {"created": len(result.created), "failed": len(result.failed), "cancelled": len(result.cancelled)}
 
+
+# Etsy's daily quota is per app (reference/etsy-api.md §9); without a retry-after, an hour.
+QUOTA_PAUSE_DEFAULT = dt.timedelta(hours=1)
+
+
+def orders_polls_pause_for_quota(*, integration: Integration, retry_after: float | None, reason: str) -> None:
+    """The day's quota is spent: no poll of any integration on this app's quota before retry-after, and
+    one log line each, instead of a poll (and a line) every minute."""
+    until = timezone.now() + (dt.timedelta(seconds=retry_after) if retry_after else QUOTA_PAUSE_DEFAULT)
+    # The quota belongs to the app, so every active integration of the marketplace waits (a system-wide
+    # update, not a tenant's query).
+    paused = list(Integration.objects.filter(marketplace=integration.marketplace, status=Integration.Status.ACTIVE)
+                  .filter(Q(poll_not_before__isnull=True) | Q(poll_not_before__lt=until)))
+    Integration.objects.filter(pk__in=[i.pk for i in paused]).update(poll_not_before=until)
+    for each in paused:
+        log_entry(integration=each, level=INFO, event="orders_import.quota_spent",
+                  message=f"{each.get_marketplace_display()}'s daily request quota is spent ({reason}). Orders are "
+                          f"polled again from {until:%d %b %H:%M} UTC; nothing is lost meanwhile.")
 
 @shared_task(acks_late=True)
 def confirmations_send_task(order_id: int) -> list[str]:

@@ -164,7 +164,11 @@ def integration_setup(request, scope: Scope, integration_id: int, step: int):
                     inventory_warehouses=[form.warehouses[i] for i in data["inventory_warehouses"]])
                 if integration.status in (Integration.Status.SETUP, Integration.Status.ERROR):
                     setup.integration_finish(integration=integration, user=request.user)
-                    messages.success(request, f"{integration.name} is active. Orders are imported within minutes.")
+                    run = selectors.import_run_latest(integration=integration)
+                    found = f" {run.found} found so far." if run is not None and run.found else ""
+                    messages.success(request, f"{integration.name} is active. Importing every open order of the last "
+                                              f"{settings.ORDERS_FIRST_IMPORT_DAYS} days:{found} The progress is "
+                                              "shown below.")
                 else:
                     messages.success(request, "Settings saved.")
                 return redirect("integrations:detail", integration.id)

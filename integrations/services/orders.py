@@ -17,7 +17,7 @@ How it holds under the marketplaces' limits and runs at the speed of the wire:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -104,17 +104,17 @@ def orders_import(
     until: dt.datetime | None = None,
     order_ids: Sequence[str] | None = None,
     kind: str | None = None,
-    on_page: object = None,
+    progress: Callable[[ImportRun], None] | None = None,
 ) -> ImportResult:
     """Imports one window (or list) of orders. With neither `since` nor `order_ids` it is the poll: from
     the watermark (less an overlap), or for a new integration every open order of the first-import
     lookback; the watermark moves once everything read is committed. A poll resumes the integration's
-    stopped run, if any. `on_page(run)` is called after each committed page (progress displays)."""
+    stopped run, if any. `progress(run)` is told after each committed page and each wait for quota."""
     provider = provider_for(integration)
     is_poll = since is None and not order_ids
     run = _run_for(integration=integration, since=since, until=until, order_ids=order_ids, kind=kind,
                    is_poll=is_poll)
-    ctx = _Context(integration=integration, run=run, on_page=on_page)
+    ctx = _Context(integration=integration, run=run, progress=progress)
     token = quota_wait_listener.set(ctx.waiting)
     try:
         result = _import(ctx, provider=provider, order_ids=order_ids, is_poll=is_poll)
@@ -179,10 +179,11 @@ def _run_end(run: ImportRun, state: str, message: str) -> None:
 class _Context:
     """One run's state: the integration, its run record, and what is read once per run."""
 
-    def __init__(self, *, integration: Integration, run: ImportRun, on_page: object):
+    def __init__(self, *, integration: Integration, run: ImportRun,
+                 progress: Callable[[ImportRun], None] | None):
         self.integration = integration
         self.run = run
-        self.on_page = on_page
+        self.progress = progress
         self.links: dict[str, ImportedOrder] = {}
         self._mappings: dict[str, object] | None = None
         self._products: dict[str, Product | None] = {}
@@ -232,6 +233,9 @@ class _Context:
         ImportRun.objects.filter(pk=self.run.pk).update(
             state=ImportRun.State.WAITING, waiting_for_quota=max(self._page_unread, 0),
             quota_waits=F("quota_waits") + 1, updated_at=timezone.now())
+        if self.progress is not None:
+            self.run.refresh_from_db()
+            self.progress(self.run)
 
 
 # --- the import ---------------------------------------------------------------------------------------
@@ -304,9 +308,9 @@ def _commit_page(ctx: _Context, page: OrderPage, result: ImportResult) -> None:
                                                    waiting_for_quota=0, updated_at=timezone.now(), **updates)
     if page.watermark is not None:
         result.watermark = page.watermark
-    if ctx.on_page is not None:
+    if ctx.progress is not None:
         run.refresh_from_db()
-        ctx.on_page(run)
+        ctx.progress(run)
 
 
 def _import_page(ctx: _Context, orders: Sequence[MarketplaceOrder]) -> list[tuple[str, str]]:
@@ -517,7 +521,7 @@ def order_import_one(*, integration: Integration, order: MarketplaceOrder) -> st
     """Imports or updates one marketplace order, in its own transaction (the page path for one order).
     Returns the outcome: created, existing, skipped, failed or cancelled."""
     run = ImportRun(integration=integration)
-    ctx = _Context(integration=integration, run=run, on_page=None)
+    ctx = _Context(integration=integration, run=run, progress=None)
     with transaction.atomic():
         return _import_page(ctx, [order])[0][1]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
-from integrations.models import ImportRun
+import pytest
+from django.utils import timezone
+
+from integrations.models import ImportRun, Integration
 from integrations.services.orders import orders_import
 
-from .conftest import AU
+from .conftest import AU, iso
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +43,33 @@ def test_an_explicit_list_is_a_missing_orders_run(amazon, amazon_seller, amazon_
     run = ImportRun.objects.get()
     assert run.kind == ImportRun.Kind.MISSING_ORDERS and run.order_ids == [order["AmazonOrderId"]]
     assert run.imported == 1
+
+
+def test_the_first_import_takes_every_open_order_of_the_last_30_days(amazon, amazon_seller, amazon_integration):
+    """A new integration does not look back 3 days but 30: open orders placed 11 days ago arrive too."""
+    sp = amazon_seller["selling_partner_id"]
+    now = timezone.now()
+
+    def placed(days: int, count: int, **fields) -> list[str]:
+        at = iso(now - dt.timedelta(days=days))
+        made = amazon.post(f"sellers/{sp}/orders", {"count": count, "template": {
+            "MarketplaceId": AU, "PurchaseDate": at, "LastUpdateDate": at,
+            "items": [{"SellerSKU": "MUG-01", "QuantityOrdered": 1}], **fields}})["orders"]
+        return [o["AmazonOrderId"] for o in made]
+
+    wanted = placed(11, 4) + placed(29, 1) + placed(2, 2)
+    placed(40, 1)                                         # older than the lookback
+    placed(5, 1, OrderStatus="Shipped")                   # not open
+    Integration.objects.filter(pk=amazon_integration.pk).update(orders_watermark=None)
+    amazon_integration.refresh_from_db()
+
+    result = orders_import(integration=amazon_integration)
+
+    assert sorted(result.created) == sorted(wanted)
+    run = ImportRun.objects.get()
+    assert run.kind == ImportRun.Kind.FIRST_CONNECT and run.imported == 7
+    assert now - dt.timedelta(days=30, minutes=5) < run.since < now - dt.timedelta(days=29)
+    amazon_integration.refresh_from_db()
+    assert amazon_integration.orders_watermark > now - dt.timedelta(minutes=5)
+    assert orders_import(integration=amazon_integration).created == []
+    assert ImportRun.objects.first().kind == ImportRun.Kind.POLL

@@ -120,6 +120,9 @@ def test_admin_connects_amazon_routes_supply_sources_and_activates(client, admin
     assert outbound.warehouse == second_warehouse
     detail = client.get(f"/integrations/{integration.id}/").content.decode()
     assert "Active" in detail and order["AmazonOrderId"] in detail
+    # Finish says how many open orders the first import found, and the page shows its progress.
+    assert "Importing every open order of the last 30 days: 1 found so far." in unescape(detail)
+    assert "First import after connecting" in detail and '<dd data-count="imported">1</dd>' in detail
 
 
 @pytest.mark.django_db
