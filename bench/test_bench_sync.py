@@ -22,7 +22,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,7 +30,7 @@ import httpx
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -252,10 +251,28 @@ def _bucket_minimum(calls: list[dict]) -> float:
     return max(max(0, n - plans[op][1]) / (plans[op][0] * TIME_SCALE) for op, n in counts.items())
 
 
-def test_bench_throttled_import(sandbox, tenant, customer, warehouse, settings):
-    settings.MARKETPLACE_RATE_LIMIT_SCALE = TIME_SCALE
-    settings.MARKETPLACE_RATE_LIMIT_MAX_WAIT = 120
-    shared_limiter.cache_clear()
+def worker_env(sandbox: Sandbox, **extra: str) -> dict[str, str]:
+    """A production-like worker process on the bench's database, Redis (the shared buckets) and sandbox."""
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": settings.REDIS_URL,
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+           "AMAZON_SPAPI_ENDPOINT": sandbox.url, "AMAZON_LWA_TOKEN_URL": f"{sandbox.url}/auth/o2/token",
+           "AMAZON_LWA_APP_ID": CLIENT_ID, "AMAZON_LWA_CLIENT_SECRET": CLIENT_SECRET,
+           "MARKETPLACE_RATE_LIMIT_SCALE": "1000000000", "MARKETPLACE_HTTP_TIMEOUT": "30",
+           "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING", **extra}            # as a production worker runs
+    env.pop("SP_API_DEFAULT_MARKETPLACE", None)
+    return env
+
+
+def import_in_a_worker(sandbox: Sandbox, integration: Integration, **extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "manage.py", "orders_import", str(integration.id), "--no-progress"],
+                            cwd=ROOT, env=worker_env(sandbox, **extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_bench_throttled_import(sandbox, tenant, customer, warehouse):
+    """Two workers (processes), one per integration of the same seller, at once."""
     seller = sandbox.seller([AU, US])
     sp = seller["selling_partner_id"]
     half = THROTTLED_ORDERS // 2
@@ -264,24 +281,13 @@ def test_bench_throttled_import(sandbox, tenant, customer, warehouse, settings):
     stock(customer, warehouse, "BENCH-3", THROTTLED_ORDERS * 2)
     integrations = [integration_for(seller, m, customer, warehouse, tenant) for m in (AU, US)]
     sandbox.control("POST", "rate_limits", {"enabled": True, "time_scale": TIME_SCALE, "refill": True})
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
     sandbox.forget_calls()
 
-    errors: list[BaseException] = []
-
-    def worker(integration):
-        try:
-            orders_import(integration=Integration.objects.get(pk=integration.pk))
-        except BaseException as exc:          # noqa: BLE001 (reported below)
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(i,)) for i in integrations]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    workers = [import_in_a_worker(sandbox, i, MARKETPLACE_RATE_LIMIT_SCALE=str(TIME_SCALE),
+                                  MARKETPLACE_RATE_LIMIT_MAX_WAIT="120") for i in integrations]
+    outputs = [w.communicate(timeout=3600) for w in workers]
     seconds = time.perf_counter() - started
     calls = sandbox.calls()
     throttled = sum(1 for c in calls if c["status"] == 429)
@@ -290,7 +296,7 @@ def test_bench_throttled_import(sandbox, tenant, customer, warehouse, settings):
     figure("throttled_import_created", f"{created}/{THROTTLED_ORDERS}")
     figure("throttled_import_seconds", round(seconds, 1))
     figure("throttled_import_ratio", round(seconds / _bucket_minimum(calls), 3))
-    assert not errors, errors
+    assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in outputs]
 
 
 def test_bench_worker_rss(sandbox, tenant, customer, warehouse):
@@ -300,15 +306,7 @@ def test_bench_worker_rss(sandbox, tenant, customer, warehouse):
     sandbox.orders(seller["selling_partner_id"], RSS_ORDERS, AU, "BENCH-4")
     stock(customer, warehouse, "BENCH-4", RSS_ORDERS * 2)
     integration = integration_for(seller, AU, customer, warehouse, tenant)
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": settings.REDIS_URL,
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-           "AMAZON_SPAPI_ENDPOINT": sandbox.url, "AMAZON_LWA_TOKEN_URL": f"{sandbox.url}/auth/o2/token",
-           "AMAZON_LWA_APP_ID": CLIENT_ID, "AMAZON_LWA_CLIENT_SECRET": CLIENT_SECRET,
-           "MARKETPLACE_RATE_LIMIT_SCALE": "1000000000", "MARKETPLACE_HTTP_TIMEOUT": "30",
-           "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING"}            # as a production worker runs
-    env.pop("SP_API_DEFAULT_MARKETPLACE", None)
+    env = worker_env(sandbox)
     done = subprocess.run([sys.executable, "manage.py", "orders_import", str(integration.id), "--no-progress"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     assert done.returncode == 0, done.stderr[-2000:]

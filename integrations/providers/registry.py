@@ -71,5 +71,7 @@ def get_provider(key: str) -> MarketplaceProvider:
             limiter=_limiter(),
             requests_per_second=settings.ETSY_REQUESTS_PER_SECOND,
             requests_per_day=settings.ETSY_REQUESTS_PER_DAY,
+            retries=settings.MARKETPLACE_RETRIES,
+            retry_base=settings.MARKETPLACE_RETRY_BASE_SECONDS,
         )
     raise LookupError(f"no provider for marketplace {key!r}")

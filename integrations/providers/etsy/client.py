@@ -7,6 +7,7 @@ and no receipt or listing shape: payloads go back to the caller as parsed JSON f
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,8 +41,11 @@ class EtsyClient:
                  daily_quota_reserve: int, sleep: Callable[[float], None],
                  monotonic: Callable[[], float] = time.monotonic, session: requests.Session | None = None,
                  limiter: RateLimiter | None = None, requests_per_second: int = 10,
-                 requests_per_day: int = 10000):
+                 requests_per_day: int = 10000, retries: int = 3, retry_base: float = 1.0):
         self._base = api_base_url.rstrip("/")
+        self._retries = retries
+        self._retry_base = retry_base
+        self._sleep = sleep
         # reference §9: a per-second and a per-day limit per application (API key), shared by every worker
         # and every shop. The day is a sliding 24 h window: a bucket holding the day's calls, refilling
         # over 24 h, keeps within it.
@@ -98,6 +102,30 @@ class EtsyClient:
     def _call(self, method: str, path: str, *, tokens: AccessTokens | None,
               params: Mapping[str, Any] | None = None, data: Mapping[str, str] | None = None,
               json: Mapping[str, Any] | None = None) -> Json:
+        """One call; a per-second 429, or a 5xx or timeout on a read, is tried again (bounded, backing off
+        with jitter). A spent day is not: it waits for retry-after. A write that failed is ambiguous and is
+        never repeated here (the caller reads back first)."""
+        attempt = 0
+        while True:
+            try:
+                return self._call_once(method, path, tokens=tokens, params=params, data=data, json=json)
+            except ProviderRateLimited as exc:
+                if exc.daily or attempt >= self._retries:
+                    raise
+                wait = exc.retry_after or 0.0
+            except ProviderUnavailable:
+                if method != "GET" or attempt >= self._retries:
+                    raise
+                wait = 0.0
+            attempt += 1
+            backoff = self._retry_base * 2 ** (attempt - 1)
+            delay = max(wait, random.uniform(backoff / 2, backoff))       # noqa: S311 (jitter, not crypto)
+            logger.info("etsy.retry", extra={"path": path.split("?")[0], "attempt": attempt, "delay": round(delay, 3)})
+            self._sleep(delay)
+
+    def _call_once(self, method: str, path: str, *, tokens: AccessTokens | None,
+                   params: Mapping[str, Any] | None = None, data: Mapping[str, str] | None = None,
+                   json: Mapping[str, Any] | None = None) -> Json:
         token = tokens.get() if tokens is not None else None
         response = self._send(method, path, token, params=params, data=data, json=json)
         if tokens is not None and _access_token_expired(response):

@@ -74,14 +74,15 @@ class EtsyProvider:
                  token_url: str = "https://api.etsy.com/v3/public/oauth/token", timeout: float = 20.0,
                  daily_quota_reserve: int = 50, sleep: Callable[[float], None] = time.sleep,
                  limiter: RateLimiter | None = None, requests_per_second: int = 10,
-                 requests_per_day: int = 10000):
+                 requests_per_day: int = 10000, retries: int = 3, retry_base: float = 1.0):
         self._auth = EtsyAuth(keystring=keystring, shared_secret=shared_secret,
                               oauth_connect_url=oauth_connect_url, token_url=token_url, timeout=timeout,
                               now=_utcnow)
         self._client = EtsyClient(keystring=keystring, shared_secret=shared_secret,
                                   api_base_url=api_base_url, timeout=timeout,
                                   daily_quota_reserve=daily_quota_reserve, sleep=sleep, limiter=limiter,
-                                  requests_per_second=requests_per_second, requests_per_day=requests_per_day)
+                                  requests_per_second=requests_per_second, requests_per_day=requests_per_day,
+                                  retries=retries, retry_base=retry_base)
 
     # --- connect ------------------------------------------------------------------------------------
     def authorization_url(self, *, state: str, redirect_uri: str,

@@ -494,14 +494,25 @@ def test_daily_quota_reserve_stops_before_spending(etsy_sandbox, shop, conn, sle
     assert len(etsy_sandbox.calls()) == spent      # refused before calling Etsy
 
 
-def test_429_is_rate_limited_with_retry_after(etsy_sandbox, provider, conn):
-    etsy_sandbox.set_faults(throttle_next=1)
+def test_429_is_retried_then_rate_limited_with_retry_after(etsy_sandbox, provider, conn, sleeps):
+    etsy_sandbox.set_faults(throttle_next=4)                  # the first try and three retries
 
     with pytest.raises(ProviderRateLimited) as caught:
         provider.test_connection(conn=conn)
 
     assert caught.value.retry_after == 1.0
     assert caught.value.daily is False
+    assert [c["status"] for c in etsy_sandbox.calls()] == [429] * 4
+    assert sum(1 for s in sleeps if s >= 1.0) >= 3                # at least retry-after before each retry
+
+
+def test_one_429_or_server_error_on_a_read_costs_a_retry(etsy_sandbox, provider, conn, sleeps):
+    etsy_sandbox.set_faults(throttle_next=1)
+    assert provider.test_connection(conn=conn).startswith("Connected to Etsy shop")
+    etsy_sandbox.set_faults(fail_next=2)
+    assert provider.test_connection(conn=conn).startswith("Connected to Etsy shop")
+    statuses = [c["status"] for c in etsy_sandbox.calls()]
+    assert statuses.count(429) == 1 and sum(1 for s in statuses if s >= 500) == 2 and statuses[-1] == 200
 
 
 def test_spent_day_is_a_daily_rate_limit(etsy_sandbox, provider, conn):
@@ -535,7 +546,7 @@ def test_last_call_of_the_second_pauses_before_the_next(etsy_sandbox, conn, slee
 
 @pytest.mark.parametrize(("fault", "message"), [("fail_next", "HTTP 5"), ("malformed_next", "without JSON")])
 def test_server_faults_are_unavailable(etsy_sandbox, provider, conn, fault, message):
-    etsy_sandbox.set_faults(**{fault: 1})
+    etsy_sandbox.set_faults(**{fault: 4})
 
     with pytest.raises(ProviderUnavailable, match=message):
         provider.test_connection(conn=conn)
