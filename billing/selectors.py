@@ -36,6 +36,12 @@ def active_integrations_count(customer_ref: str = "pk") -> Coalesce:
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
+def integration_history(*, integration: Integration) -> list[IntegrationEvent]:
+    """The integration's billing history, newest first (its tenant's rows only)."""
+    return list(IntegrationEvent.objects.filter(tenant_id=integration.tenant_id, integration_id=integration.id)
+                .order_by("-at", "-id"))
+
+
 # --- the statement --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.selectors import active_integrations_count
+from billing.selectors import active_integrations_count, integration_history
 from warehouse import selectors as wh
 from warehouse.selectors import Scope
 from warehouse.views import scoped
@@ -225,6 +225,8 @@ def integration_detail(request, scope: Scope, integration_id: int):
         "import_form": ImportMissingForm(), "pending": integration.pending_imports.order_by("-last_tried_at")[:20],
         "mappings": integration.supply_sources.select_related("warehouse"),
         "import_run": selectors.import_run_latest(integration=integration),
+        # Who turned it on and off and when: the billing history, for the warehouse's admins only.
+        "history": integration_history(integration=integration) if request.user.is_tenant_admin else None,
     })
 
 

@@ -3,6 +3,8 @@ with who and when; append-only everywhere; read-only in the admin."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
@@ -141,3 +143,19 @@ def test_a_record_outside_a_transaction_is_refused(customer, admin_user):
     with pytest.raises(RuntimeError):
         integration_event_record(integration=integration, kind="activated", from_status="setup", user=admin_user)
     assert not IntegrationEvent.objects.exists()
+
+
+def test_the_integration_page_shows_its_history_to_admins_only(client, tenant, customer, admin_user, customer_user,
+                                                               timeline):
+    amazon = timeline.activate("2026-03-01 09:00", name="Amazon AU")
+    timeline.off(amazon, "2026-03-02 09:30")
+    timeline.revoke(amazon, "2026-03-03 10:00")
+    client.force_login(admin_user)
+    html = client.get(f"/integrations/{amazon.id}/").content.decode()
+    rows = re.findall(r'<tr data-kind="(\w+)"><td>([^<]+)</td>', html)
+    assert rows == [("needs_reconnect", "03 Mar 2026 10:00"), ("turned_off", "02 Mar 2026 09:30"),
+                    ("activated", "01 Mar 2026 09:00")]
+    assert f"{admin_user.username} <span class=\"muted\">(warehouse admin)</span>" in html and "System" in html
+    client.force_login(customer_user)
+    page = client.get(f"/integrations/{amazon.id}/")
+    assert page.status_code == 200 and 'id="history"' not in page.content.decode()
