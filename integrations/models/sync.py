@@ -35,6 +35,10 @@ class PackageConfirmation(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The last send's outcome is unknown (timeout, reset, 5xx): read the marketplace back before any resend.
+    uncertain = models.BooleanField(default=False)
+    # The last temporary failure written to the connection log: each reason is logged once.
+    logged_reason = models.CharField(max_length=500, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

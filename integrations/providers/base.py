@@ -204,6 +204,19 @@ class ShipmentConfirmation:
 
 
 @dataclass(frozen=True)
+class ShipmentReadBack:
+    """What the marketplace says was already shipped on an order, read after an ambiguous send.
+
+    Package references and tracking numbers identify a package when the marketplace keeps them
+    (Amazon v2026 packages, Etsy shipments); otherwise only the quantity shipped per line is known
+    (Amazon v0 getOrderItems), and the caller compares it with what it has confirmed itself."""
+
+    package_references: frozenset[str] = frozenset()
+    tracking_numbers: frozenset[str] = frozenset()
+    shipped_quantities: Mapping[str, int] | None = None      # line id -> quantity shipped so far
+
+
+@dataclass(frozen=True)
 class StockLevelUpdate:
     sku: str
     quantity: int
@@ -261,6 +274,10 @@ class MarketplaceProvider(Protocol):
 
     def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str]) -> list[MarketplaceOrder]: ...
 
-    def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> None: ...
+    def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> str:
+        """Sends one package; returns a note for the connection log (e.g. how the carrier went), or ""."""
+        ...
+
+    def shipments_read_back(self, *, conn: Connection, order_id: str) -> ShipmentReadBack: ...
 
     def push_inventory(self, *, conn: Connection, levels: Sequence[StockLevelUpdate]) -> PushResult: ...

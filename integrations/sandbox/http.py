@@ -6,10 +6,13 @@ ALLOWED_HOSTS or settings: it answers whatever a real client sends, like the ven
 
 from __future__ import annotations
 
+import contextlib
+import html
 import json
 from abc import ABC, abstractmethod
 import random
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -146,6 +149,10 @@ class Faults:
     slow_seconds: float = 0.0
     slow_rate: float = 0.0                        # share of calls answered only after slow_seconds
     malformed_next: int = 0                       # the next N calls get a body that is not JSON
+    # Ambiguous outcomes: the call IS applied, then the client is not told so.
+    # (slow_next above also applies the call before its slow answer: past a client's timeout.)
+    fail_after_apply_next: int = 0                # applied, then answered with an error status (5xx)
+    drop_after_apply_next: int = 0                # applied, then the connection is closed unanswered
     path_contains: str = ""                       # only calls whose path contains this are affected
     seed: int | None = None
 
@@ -153,11 +160,23 @@ class Faults:
         return {"error_rate": self.error_rate, "error_statuses": list(self.error_statuses),
                 "fail_next": self.fail_next, "throttle_next": self.throttle_next,
                 "slow_next": self.slow_next, "slow_seconds": self.slow_seconds, "slow_rate": self.slow_rate,
-                "malformed_next": self.malformed_next, "path_contains": self.path_contains}
+                "malformed_next": self.malformed_next, "fail_after_apply_next": self.fail_after_apply_next,
+                "drop_after_apply_next": self.drop_after_apply_next, "path_contains": self.path_contains}
 
+
+# The dashboard form's choices: each sets the named counter.
+FAULT_KINDS = {
+    "slow_next": "Apply, then answer after the client's timeout",
+    "drop_after_apply_next": "Apply, then reset the connection unanswered",
+    "fail_after_apply_next": "Apply, then answer 500",
+    "fail_next": "Answer 500 without applying",
+    "throttle_next": "Answer 429 (throttled)",
+    "malformed_next": "Answer 200 with a body that is not JSON",
+}
 
 FAULT_FIELDS = {"error_rate": float, "fail_next": int, "throttle_next": int, "slow_next": int, "slow_rate": float,
-                "slow_seconds": float, "malformed_next": int, "path_contains": str}
+                "slow_seconds": float, "malformed_next": int, "fail_after_apply_next": int,
+                "drop_after_apply_next": int, "path_contains": str}
 
 
 class SandboxApp(ABC):
@@ -181,6 +200,7 @@ class SandboxApp(ABC):
         self.router.add("DELETE", "/_sandbox/calls", self._control_clear_calls)
         self.router.add("GET", "/_sandbox/faults", self._control_get_faults)
         self.router.add("POST", "/_sandbox/faults", self._control_set_faults)
+        self.router.add("POST", "/_sandbox/faults/form", self._control_faults_form)
         self.router.add("POST", "/_sandbox/reset", self._control_reset)
         self.register_routes()
 
@@ -238,6 +258,45 @@ class SandboxApp(ABC):
         self._rng = random.Random(data.get("seed"))
         return json_response(faults.as_dict())
 
+    def _control_faults_form(self, request: Request) -> Response:
+        """The dashboard's faults form (form-encoded): one kind of fault for the next N matching calls."""
+        form = request.form()
+        kind = form.get("kind", "")
+        if form.get("clear") or not kind:
+            self.faults = Faults()
+            return redirect("/_sandbox/")
+        if kind not in FAULT_KINDS:
+            return json_response({"error": f"unknown fault kind {kind!r}"}, status=400)
+        try:
+            count = int(form.get("count") or 1)
+            seconds = float(form.get("slow_seconds") or 25)
+        except ValueError as exc:
+            return json_response({"error": f"bad fault value: {exc}"}, status=400)
+        if count < 1 or seconds < 0:
+            return json_response({"error": "count must be at least 1 and seconds not negative"}, status=400)
+        faults = Faults(path_contains=form.get("path_contains", "").strip())
+        setattr(faults, kind, count)
+        if kind == "slow_next":
+            faults.slow_seconds = seconds
+        self.faults = faults
+        return redirect("/_sandbox/")
+
+    def faults_form(self, default_path: str) -> str:
+        """HTML for the dashboards: the current faults and a form to set one (usable in `make run`)."""
+        current = ", ".join(f"{k} {v}" for k, v in self.faults.as_dict().items()
+                            if v and k != "error_statuses") or "none"
+        options = "".join(f'<option value="{k}">{escape(label)}</option>' for k, label in FAULT_KINDS.items())
+        return (f'<div class="card" id="faults"><h2>Faults</h2><p>Now: <span id="faults-now">{escape(current)}'
+                f'</span></p><form method="post" action="/_sandbox/faults/form">'
+                f'<label>Fault <select name="kind" id="fault-kind">{options}</select></label>'
+                f'<label>For the next <input name="count" type="number" min="1" value="1" size="3"> call(s) '
+                f'whose path contains <input name="path_contains" value="{escape(default_path)}"></label>'
+                f'<label>Answer after <input name="slow_seconds" type="number" min="0" step="0.1" value="25" '
+                f'size="4"> s (slow answers)</label>'
+                f'<button type="submit" id="set-fault">Set fault</button>'
+                f'<button type="submit" name="clear" value="1" id="clear-faults">Clear faults</button>'
+                f'</form></div>')
+
     def _control_reset(self, request: Request) -> Response:
         self.calls.clear()
         self.faults = Faults()
@@ -269,6 +328,12 @@ class SandboxApp(ABC):
         if f.malformed_next > 0:
             f.malformed_next -= 1
             return "malformed", Response(status=200, body=b"<html>upstream error", content_type="text/html"), delay
+        if f.fail_after_apply_next > 0:
+            f.fail_after_apply_next -= 1
+            return "fail_after_apply", None, delay
+        if f.drop_after_apply_next > 0:
+            f.drop_after_apply_next -= 1
+            return "drop_after_apply", None, delay
         return ("slow" if delay else ""), None, delay
 
     def handle(self, request: Request) -> Response:
@@ -293,6 +358,12 @@ class SandboxApp(ABC):
                         response = handler(request)
                     except (ValueError, KeyError, TypeError) as exc:   # a body we could not read
                         response = self.vendor_error(400, f"Invalid input: {exc}", "InvalidInput")
+                    if kind == "fail_after_apply":
+                        status = f.error_statuses[0] if (f := self.faults).error_statuses else 500
+                        response = self.vendor_error(status, "Injected failure after the call was applied",
+                                                     "InternalFailure")
+                    elif kind == "drop_after_apply":
+                        response = Response(status=0, content_type="")     # _serve closes unanswered
                 self.decorate(request, response)
             if not control:
                 self.calls.append({
@@ -340,6 +411,11 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a sandbox bug must still answer, in the vendor's error shape
             response = json_response({"errors": [{"code": "InternalFailure", "message": repr(exc)}],
                                       "error": repr(exc)}, status=500)
+        if response.status == 0:           # drop_after_apply: the peer sees the connection reset
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
         head = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
         headers = {"Content-Length": str(len(response.body)), "Date": self.date_time_string(),
                    "Server": f"{self.server.app.name}-sandbox"}
@@ -399,7 +475,6 @@ class SandboxServer:
 
 def escape(text: Any) -> str:
     """HTML-escape for the sandboxes' person-facing pages."""
-    import html
     return html.escape(str(text), quote=True)
 
 

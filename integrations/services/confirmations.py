@@ -1,8 +1,9 @@
 """One-time shipment confirmation: the marketplace is told once per package, never twice.
 
 A PackageConfirmation row (unique per integration and package) is written before the call and moves
-pending → sending → confirmed | failed. A row left in `sending` by a crashed worker is not sent again
-(the outcome is unknown): the sweep marks it failed and asks a person to check.
+pending → sending → confirmed | failed. A call whose outcome is unknown (a timeout, a reset, a 5xx, a
+worker that stopped mid-call) leaves the row `uncertain`: before anything is sent again the order is
+read back from the marketplace, and the package is marked confirmed if it is already there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from warehouse.models import Consignment, OutboundOrder
+from warehouse.models import Consignment, OutboundOrder, PackageLine
 
 from ..models import ImportedOrder, Integration, PackageConfirmation
 from ..providers.base import (
@@ -21,8 +22,10 @@ from ..providers.base import (
     ProviderError,
     ProviderRateLimited,
     ProviderRejected,
+    ProviderUnavailable,
     ShipmentConfirmation,
     ShipmentItem,
+    ShipmentReadBack,
 )
 from .connection import connection_for, integration_mark_needs_reconnect, provider_for
 from .log import ERROR, INFO, log_entry
@@ -86,61 +89,140 @@ def _shipment(row: PackageConfirmation) -> ShipmentConfirmation:
 
 
 def confirmation_send(*, confirmation_id: int) -> str:
-    """Sends one package's confirmation if it is due. Returns the row's state afterwards."""
+    """Sends one package's confirmation if it is due. Returns the row's state afterwards.
+
+    After an ambiguous outcome (timeout, reset, 5xx, unreadable answer) the row is `uncertain`: the
+    next attempt reads the order back from the marketplace first and only sends if the package is
+    not there, so a lost answer never makes the buyer's package reach the marketplace twice."""
     row = _claim(confirmation_id)
     if row is None:
         return PackageConfirmation.objects.filter(pk=confirmation_id).values_list("state", flat=True).first() or ""
     integration = row.integration
-    order = row.imported_order.order
     if integration.status != Integration.Status.ACTIVE or not integration.fulfilment_enabled:
         # Turned off after the row was made: park it; turning fulfilment on again resumes it.
         PackageConfirmation.objects.filter(pk=row.pk).update(state=State.PENDING, attempts=row.attempts - 1)
         return State.PENDING
     provider = provider_for(integration)
+    conn = connection_for(integration, provider)
+    shipment = _shipment(row)
+    if row.uncertain:
+        try:
+            found = _already_on_marketplace(row, shipment, provider.shipments_read_back(
+                conn=conn, order_id=shipment.order_id))
+        except ProviderError as exc:
+            return _failed_for_now(row, exc, uncertain=True, reading_back=True)
+        if found:
+            _finish(row, State.CONFIRMED, "")
+            _log(row, INFO, "confirmation.found",
+                 f"Tracking {row.tracking_number} for order {_reference(row)} was already on the marketplace "
+                 "(the answer to our earlier call was lost): marked confirmed, not sent again.")
+            return State.CONFIRMED
+        PackageConfirmation.objects.filter(pk=row.pk).update(uncertain=False)
     try:
-        provider.confirm_shipment(conn=connection_for(integration, provider), shipment=_shipment(row))
+        note = provider.confirm_shipment(conn=conn, shipment=shipment)
     except ProviderRejected as exc:
         _finish(row, State.FAILED, exc.message)
-        log_entry(integration=integration, level=ERROR, event="confirmation.rejected", order=order,
-                  marketplace_order_id=row.imported_order.marketplace_order_id,
-                  message=f"The marketplace refused the shipment confirmation for order {order.reference}, "
-                          f"tracking {row.tracking_number}: {exc.message}. Check the carrier mapping and confirm "
-                          "it on the marketplace by hand.")
+        _log(row, ERROR, "confirmation.rejected",
+             f"The marketplace refused the shipment confirmation for order {_reference(row)}, "
+             f"tracking {row.tracking_number}: {_sentence(exc.message)} Check the carrier mapping, then use "
+             "Resend on the order page, or confirm it on the marketplace by hand.")
         return State.FAILED
-    except ProviderAuthError as exc:
-        _retry_later(row, exc.message)
+    except ProviderUnavailable as exc:
+        # The request may have arrived and been applied: never resend without reading back first.
+        return _failed_for_now(row, exc, uncertain=True)
+    except ProviderError as exc:
+        return _failed_for_now(row, exc, uncertain=False)
+    _finish(row, State.CONFIRMED, "")
+    _log(row, INFO, "confirmation.sent", f"Shipment confirmed for order {_reference(row)}: "
+                                         f"{row.package.consignment.carrier} tracking {row.tracking_number}.")
+    if note:
+        _log(row, INFO, "confirmation.carrier", f"Order {_reference(row)}: {note}")
+    return State.CONFIRMED
+
+
+def _reference(row: PackageConfirmation) -> str:
+    return row.imported_order.order.reference
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _log(row: PackageConfirmation, level: str, event: str, message: str) -> None:
+    log_entry(integration=row.integration, level=level, event=event, order=row.imported_order.order,
+              marketplace_order_id=row.imported_order.marketplace_order_id, message=message)
+
+
+def _already_on_marketplace(row: PackageConfirmation, shipment: ShipmentConfirmation,
+                            found: ShipmentReadBack) -> bool:
+    if shipment.package_reference in found.package_references or row.tracking_number in found.tracking_numbers:
+        return True
+    if found.shipped_quantities is None or not shipment.items:
+        return False
+    # Only quantities per line are known (Amazon v0): this package is there if the marketplace has
+    # shipped more than the packages we know we confirmed, by at least this package's contents.
+    ours: dict[str, int] = {}
+    others = PackageConfirmation.objects.filter(imported_order=row.imported_order_id, state=State.CONFIRMED) \
+        .exclude(pk=row.pk).values_list("package_id", flat=True)
+    for line_id, quantity in PackageLine.objects.filter(package_id__in=list(others)) \
+            .values_list("order_line__external_line_id", "quantity"):
+        ours[line_id] = ours.get(line_id, 0) + quantity
+    wanted: dict[str, int] = {}
+    for item in shipment.items:
+        wanted[item.line_id] = wanted.get(item.line_id, 0) + item.quantity
+    return all(found.shipped_quantities.get(line_id, 0) >= ours.get(line_id, 0) + quantity
+               for line_id, quantity in wanted.items())
+
+
+def _failed_for_now(row: PackageConfirmation, exc: ProviderError, *, uncertain: bool,
+                    reading_back: bool = False) -> str:
+    """A temporary failure: try again later, logged once per reason with the time of the next try."""
+    integration = row.integration
+    if isinstance(exc, ProviderAuthError):
+        _retry_later(row, exc.message, uncertain=uncertain or row.uncertain)
         integration_mark_needs_reconnect(integration_id=integration.id, reason=exc.message)
         return State.PENDING
-    except ProviderError as exc:
-        delay = dt.timedelta(seconds=exc.retry_after) if isinstance(exc, ProviderRateLimited) and exc.retry_after \
-            else RETRY_DELAY * row.attempts
-        if row.attempts >= MAX_ATTEMPTS:
-            _finish(row, State.FAILED, exc.message)
-            log_entry(integration=integration, level=ERROR, event="confirmation.gave_up", order=order,
-                      marketplace_order_id=row.imported_order.marketplace_order_id,
-                      message=f"Confirming order {order.reference} (tracking {row.tracking_number}) failed "
-                              f"{row.attempts} times: {exc.message}. Confirm it on the marketplace by hand.")
-            return State.FAILED
-        _retry_later(row, exc.message, delay)
-        return State.PENDING
-    _finish(row, State.CONFIRMED, "")
-    log_entry(integration=integration, level=INFO, event="confirmation.sent", order=order,
-              marketplace_order_id=row.imported_order.marketplace_order_id,
-              message=f"Shipment confirmed for order {order.reference}: {row.package.consignment.carrier} "
-                      f"tracking {row.tracking_number}.")
-    return State.CONFIRMED
+    if row.attempts >= MAX_ATTEMPTS:
+        _finish(row, State.FAILED, exc.message)
+        maybe = " It may have reached the marketplace: check the order there first." if uncertain else ""
+        _log(row, ERROR, "confirmation.gave_up",
+             f"Confirming order {_reference(row)} (tracking {row.tracking_number}) failed {row.attempts} times: "
+             f"{_sentence(exc.message)}{maybe} Use Resend on the order page, or confirm it on the marketplace "
+             "by hand.")
+        return State.FAILED
+    delay = (dt.timedelta(seconds=exc.retry_after) if isinstance(exc, ProviderRateLimited) and exc.retry_after
+             else RETRY_DELAY * row.attempts)
+    next_at = _retry_later(row, exc.message, delay, uncertain=uncertain or row.uncertain)
+    reason = exc.message[:500]
+    if reason != row.logged_reason:
+        PackageConfirmation.objects.filter(pk=row.pk).update(logged_reason=reason)
+        what = "Reading back" if reading_back else "Confirming"
+        unknown = (" The marketplace may have received it: it is read back before anything is sent again."
+                   if uncertain and not reading_back else "")
+        _log(row, INFO, "confirmation.retry",
+             f"{what} order {_reference(row)} (tracking {row.tracking_number}) failed for now: "
+             f"{_sentence(exc.message)}{unknown} Next try at {_when(next_at)}.")
+    return State.PENDING
+
+
+def _when(value: dt.datetime) -> str:
+    return timezone.localtime(value).strftime("%d %b %Y %H:%M:%S %Z")
 
 
 def _finish(row: PackageConfirmation, state: str, error: str) -> None:
     PackageConfirmation.objects.filter(pk=row.pk).update(
-        state=state, last_error=error[:500], updated_at=timezone.now(),
+        state=state, last_error=error[:500], updated_at=timezone.now(), uncertain=False,
         confirmed_at=timezone.now() if state == State.CONFIRMED else None)
 
 
-def _retry_later(row: PackageConfirmation, error: str, delay: dt.timedelta = RETRY_DELAY) -> None:
+def _retry_later(row: PackageConfirmation, error: str, delay: dt.timedelta = RETRY_DELAY, *,
+                 uncertain: bool = False) -> dt.datetime:
+    next_at = timezone.now() + delay
     PackageConfirmation.objects.filter(pk=row.pk).update(
-        state=State.PENDING, last_error=error[:500], next_attempt_at=timezone.now() + delay,
+        state=State.PENDING, last_error=error[:500], next_attempt_at=next_at, uncertain=uncertain,
         updated_at=timezone.now())
+    return next_at
 
 
 def confirmations_for_order(*, order_id: int) -> list[str]:
@@ -169,10 +251,10 @@ def confirmations_sweep() -> int:
         sent += confirmation_send(confirmation_id=row_id) == State.CONFIRMED
     stale = PackageConfirmation.objects.filter(state=State.SENDING, updated_at__lt=timezone.now() - STALE_SENDING)
     for row in stale.select_related("integration", "imported_order__order"):
-        _finish(row, State.FAILED, "outcome unknown: the worker stopped while sending")
-        log_entry(integration=row.integration, level=ERROR, event="confirmation.outcome_unknown",
-                  order=row.imported_order.order, marketplace_order_id=row.imported_order.marketplace_order_id,
-                  message=f"We may or may not have confirmed tracking {row.tracking_number} for order "
-                          f"{row.imported_order.order.reference} (the worker stopped mid-call). It is not sent "
-                          "again automatically: check the order on the marketplace.")
+        # The worker stopped mid-call: the outcome is unknown, so the next attempt reads back first.
+        PackageConfirmation.objects.filter(pk=row.pk, state=State.SENDING).update(
+            state=State.PENDING, uncertain=True, next_attempt_at=None, updated_at=timezone.now())
+        _log(row, INFO, "confirmation.outcome_unknown",
+             f"The worker confirming tracking {row.tracking_number} for order {_reference(row)} stopped mid-call: "
+             "the order is read back from the marketplace before anything is sent again.")
     return sent

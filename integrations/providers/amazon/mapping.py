@@ -21,6 +21,7 @@ from integrations.providers.base import (
     OrderState,
     PushEvent,
     ShipmentConfirmation,
+    ShipmentReadBack,
     StockLevelUpdate,
     SupplySource,
     TokenGrant,
@@ -474,14 +475,41 @@ def _ship_date(value: dt.datetime) -> str:
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
+CARRIER_OTHER = "Other"
+
+
+def shipment_read_back_v0(items: Sequence[Any]) -> ShipmentReadBack:
+    """getOrderItems' QuantityShipped per OrderItemId: v0 keeps no package or tracking (§2.3)."""
+    shipped: dict[str, int] = {}
+    for raw in items:
+        item = _dict(raw)
+        item_id = _text(item.get("OrderItemId"))
+        if not item_id:
+            raise ValueError("an order item has no OrderItemId")
+        quantity = item.get("QuantityShipped", 0)
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
+            raise ValueError(f"order item {item_id} has no readable QuantityShipped")
+        shipped[item_id] = shipped.get(item_id, 0) + quantity
+    return ShipmentReadBack(shipped_quantities=shipped)
+
+
+def shipment_read_back_v2026(order: Any) -> ShipmentReadBack:
+    """getOrder with includedData PACKAGES: each package's packageReferenceId and trackingNumber."""
+    packages = [_dict(p) for p in _list(_dict(order).get("packages"))]
+    return ShipmentReadBack(
+        package_references=frozenset(r for r in (_text(p.get("packageReferenceId")) for p in packages) if r),
+        tracking_numbers=frozenset(t for t in (_text(p.get("trackingNumber")) for p in packages) if t))
+
+
 def confirm_shipment_body(shipment: ShipmentConfirmation, *, marketplace_id: str) -> dict[str, Any]:
     """ConfirmShipmentRequest: marketplaceId + packageDetail, optional keys only when we have them."""
     detail: dict[str, Any] = {
         "packageReferenceId": shipment.package_reference,
         "carrierCode": shipment.carrier_code,
     }
-    if shipment.carrier_name:
-        detail["carrierName"] = shipment.carrier_name
+    if shipment.carrier_code == CARRIER_OTHER:
+        # carrierName is read only beside carrierCode "Other" (§2.5): a mapped code says it all.
+        detail["carrierName"] = shipment.carrier_name or CARRIER_OTHER
     if shipment.shipping_method:
         detail["shippingMethod"] = shipment.shipping_method
     detail["trackingNumber"] = shipment.tracking_number

@@ -28,6 +28,7 @@ from integrations.providers.base import (
     PushResult,
     RateLimiter,
     ShipmentConfirmation,
+    ShipmentReadBack,
     StockLevelUpdate,
     SupplySource,
     TokenGrant,
@@ -342,7 +343,7 @@ class AmazonProvider:
 
     # --- fulfilment ------------------------------------------------------------------------------------
 
-    def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> None:
+    def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> str:
         """confirmShipment for one package (§2.5). Amazon also accepts edits of shipped orders, so
         "once" is the caller's database row; a refusal (e.g. already shipped) is ProviderRejected."""
         if not shipment.items:
@@ -352,6 +353,17 @@ class AmazonProvider:
                                 mapping.confirm_shipment_body(shipment, marketplace_id=conn.marketplace_id))
         logger.info("amazon.shipment_confirmed",
                     extra={"order_id": shipment.order_id, "package_reference": shipment.package_reference})
+        return ""
+
+    def shipments_read_back(self, *, conn: Connection, order_id: str) -> ShipmentReadBack:
+        """What Amazon already holds as shipped on this order, after a confirmShipment whose outcome
+        is unknown (a timeout, a reset, a 5xx): v2026 getOrder lists packages with our reference and
+        tracking number; v0 only has each item's QuantityShipped (§2.3)."""
+        client, _ = self._client(conn)
+        if _orders_api(conn) == ORDERS_API_2026:
+            raw = client.get_order_2026(order_id, included_data="PACKAGES")
+            return AmazonClient._read("getOrder", mapping.shipment_read_back_v2026, raw)
+        return AmazonClient._read("getOrderItems", mapping.shipment_read_back_v0, self._items_v0(client, order_id))
 
     # --- stock -----------------------------------------------------------------------------------------
 

@@ -269,6 +269,27 @@ def receipt_has_tracking(receipt: Mapping[str, Any], tracking_code: str) -> bool
     )
 
 
+def receipt_tracking_codes(receipt: Mapping[str, Any]) -> frozenset[str]:
+    """Every tracking code on the receipt's shipments[]: the read-back after an ambiguous send (§4.2)."""
+    shipments = receipt.get("shipments")
+    if not isinstance(shipments, list):
+        raise ValueError("the receipt has no shipments list")
+    return frozenset(code for code in (_text(s.get("tracking_code")) for s in shipments if isinstance(s, Mapping))
+                     if code)
+
+
+# Etsy's carrier slugs for createReceiptShipment's carrier_name (§5); anything else goes as "other".
+ETSY_CARRIERS = frozenset({"usps", "ups", "fedex", "dhl", "royal-mail", "canada-post", "australia-post", "dpd",
+                           "gls", "postnl", "deutsch-post", "other"})
+ETSY_OTHER_CARRIER = "other"
+
+
+def carrier_slug(carrier: str) -> str:
+    """"Australia Post" -> "australia-post"; "" when the carrier is none of Etsy's."""
+    slug = re.sub(r"[\s_]+", "-", carrier.strip().lower())
+    return slug if slug in ETSY_CARRIERS else ""
+
+
 # --- listings and inventory ---------------------------------------------------------------------
 def listing_id(listing: Mapping[str, Any]) -> str:
     return _id(listing.get("listing_id"))

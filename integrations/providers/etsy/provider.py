@@ -23,6 +23,7 @@ from integrations.providers.base import (
     PushResult,
     RateLimiter,
     ShipmentConfirmation,
+    ShipmentReadBack,
     StockLevelUpdate,
     TokenGrant,
 )
@@ -177,20 +178,31 @@ class EtsyProvider:
                 return
 
     # --- fulfilment -------------------------------------------------------------------------------
-    def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> None:
+    def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> str:
         """createReceiptShipment, once per package (reference §5).
 
         Etsy ships a receipt as a whole and takes no item list, so `shipment.items` is not sent;
-        a second package is a second call and becomes a second shipments[] entry.
+        a second package is a second call and becomes a second shipments[] entry. Returns a note for
+        the connection log when the carrier had to go as Etsy's "other".
         """
         tokens, shop_id = _tokens(conn), _shop_id(conn)
-        form = _shipment_form(shipment)
+        form, note = _shipment_form(shipment)
         receipt = self._client.create_receipt_shipment(tokens, shop_id, shipment.order_id, form)
         if form.get("tracking_code") and not mapping.receipt_has_tracking(receipt, form["tracking_code"]):
             # The receipt is shipped either way; a second call would e-mail the buyer again.
             logger.warning("etsy.shipment.tracking_not_stored",
                            extra={"shop_id": shop_id, "receipt_id": shipment.order_id,
                                   "package_reference": shipment.package_reference})
+        return note
+
+    def shipments_read_back(self, *, conn: Connection, order_id: str) -> ShipmentReadBack:
+        """The receipt's shipments[]: a package whose tracking code is there reached Etsy (§4.2)."""
+        tokens, shop_id = _tokens(conn), _shop_id(conn)
+        receipt = self._client.get_shop_receipt(tokens, shop_id, str(order_id))
+        try:
+            return ShipmentReadBack(tracking_numbers=mapping.receipt_tracking_codes(receipt))
+        except ValueError as exc:
+            raise ProviderUnavailable(f"Etsy's receipt {order_id} could not be read: {exc}.") from None
 
     # --- stock ------------------------------------------------------------------------------------
     def push_inventory(self, *, conn: Connection, levels: Sequence[StockLevelUpdate]) -> PushResult:
@@ -297,20 +309,28 @@ def _new_orders(rows: Sequence[Mapping[str, Any]],
     return tuple(orders)
 
 
-def _shipment_form(shipment: ShipmentConfirmation) -> dict[str, str]:
-    # The caller maps its carrier to an Etsy slug (usps, royal-mail, other, …) in carrier_code;
-    # carrier_name is the fallback for callers that only filled the name.
-    carrier = (shipment.carrier_code or shipment.carrier_name).strip()
+def _shipment_form(shipment: ShipmentConfirmation) -> tuple[dict[str, str], str]:
+    """The createReceiptShipment form and a note for the log. The caller maps its carrier to an Etsy
+    slug in carrier_code (usps, royal-mail, …); a carrier Etsy does not know goes as "other", and
+    its name reaches the buyer in note_to_buyer, the only place the API has for it."""
     form = {
         "ship_date": _aware(shipment.ship_date).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "send_bcc": "false",
     }
+    named = (shipment.carrier_name or shipment.carrier_code).strip()
+    slug = mapping.carrier_slug(shipment.carrier_code) or mapping.carrier_slug(shipment.carrier_name)
+    note = ""
+    if not slug and named:
+        slug = mapping.ETSY_OTHER_CARRIER
+        form["note_to_buyer"] = f"Shipped with {named}."
+        note = (f"{named} is not one of Etsy's carriers: sent as Etsy's \"other\" carrier, with the name in "
+                "the note to the buyer. Map it to an Etsy carrier in the integration's settings if Etsy has it.")
     if shipment.tracking_number.strip():
         form["tracking_code"] = shipment.tracking_number.strip()
-        form["carrier_name"] = carrier or "other"
-    elif carrier:
-        form["carrier_name"] = carrier
-    return form
+        form["carrier_name"] = slug or mapping.ETSY_OTHER_CARRIER
+    elif slug:
+        form["carrier_name"] = slug
+    return form, note
 
 
 ETSY_MAX_QUANTITY = 999

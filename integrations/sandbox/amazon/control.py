@@ -114,7 +114,8 @@ class ControlApi:
                 feeds.advance(self.sb, seller, feed, polled=False)
         refresh = request.arg("refresh")
         return html_response(pages.dashboard(self.sb.state, self.sb.calls, self.sb.base_url,
-                                             int(refresh) if refresh and refresh.isdigit() else None))
+                                             int(refresh) if refresh and refresh.isdigit() else None,
+                                             faults=self.sb.faults_form("shipmentConfirmation")))
 
     def _app_json(self) -> dict[str, Any]:
         app = self.sb.state.app

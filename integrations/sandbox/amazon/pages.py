@@ -138,7 +138,8 @@ def _seller_section(seller: Seller) -> str:
 </div>"""
 
 
-def dashboard(state: SandboxState, calls: list[dict[str, Any]], base_url: str, refresh: int | None) -> str:
+def dashboard(state: SandboxState, calls: list[dict[str, Any]], base_url: str, refresh: int | None,
+              faults: str = "") -> str:
     app = state.app
     recent = _table(("time", "method", "path", "status"), [
         [escape(datetime.fromtimestamp(c["at"], timezone.utc).strftime("%H:%M:%S")), escape(c["method"]),
@@ -154,6 +155,7 @@ def dashboard(state: SandboxState, calls: list[dict[str, Any]], base_url: str, r
      JSON: <a href="/_sandbox/sellers">sellers</a>, <a href="/_sandbox/calls">calls</a>,
      <a href="/_sandbox/rate_limits">rate limits</a>, <a href="/_sandbox/faults">faults</a></p>
 </div>
+{faults}
 {sellers}
 <div class="card"><h2>Recent calls</h2>{recent}</div>"""
     return _page("Amazon SP-API sandbox", body, refresh)

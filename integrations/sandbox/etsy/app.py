@@ -602,7 +602,8 @@ class EtsySandbox(SandboxApp):
         limits = {"per_second": self.limiter.per_second, "per_day": self.limiter.per_day,
                   "remaining_today": self.limiter.remaining_today()}
         return html_response(dashboard(store=self.store, keystring=self.keystring,
-                                       redirect_uris=self.redirect_uris, limits=limits, calls=self.calls))
+                                       redirect_uris=self.redirect_uris, limits=limits, calls=self.calls,
+                                       faults=self.faults_form("/tracking")))
 
     def _control_shops(self, request: Request) -> Response:
         return json_response({"shops": [shop_json(self.store, s) for s in self.store.shops.values()]})

@@ -107,7 +107,7 @@ def _listing_row(listing: Listing) -> list[str]:
 
 
 def dashboard(*, store: Store, keystring: str, redirect_uris: Sequence[str], limits: dict[str, int],
-              calls: Sequence[dict[str, Any]]) -> str:
+              calls: Sequence[dict[str, Any]], faults: str = "") -> str:
     parts = ["<h1>Etsy sandbox</h1>",
              f"<p>API key <code>{escape(keystring)}:…</code> · limits {limits['per_second']}/s, "
              f"{limits['per_day']}/day, {limits['remaining_today']} left today · redirect URIs: "
@@ -116,6 +116,7 @@ def dashboard(*, store: Store, keystring: str, redirect_uris: Sequence[str], lim
         parts.append("<p class=\"muted\">No shops yet. Create one with <code>POST /_sandbox/shops</code>, "
                      "start with <code>--seed-demo</code>, or connect through "
                      "<code>/oauth/connect</code>.</p>")
+    parts.append(faults)
     for shop in store.shops.values():
         receipts = sorted(store.shop_receipts(shop.shop_id), key=lambda r: r.created_timestamp, reverse=True)
         parts.append(f"<h2>{escape(shop.shop_name)} <span class=\"muted\">shop {shop.shop_id}, "

@@ -108,3 +108,28 @@ def test_the_call_log_records_vendor_calls(kit, seller):
     assert calls[0]["body"] == {"marketplaceId": AU, "packageDetail": detail}
     assert [c["path"] for c in kit.sandbox.calls()][:1] == ["/auth/o2/token"]
     assert not any(c["path"].startswith("/_sandbox") for c in kit.sandbox.calls())
+
+
+def test_the_dashboard_form_sets_a_fault_that_applies_a_confirmation_then_answers_late(kit, seller):
+    """Issue 15: usable from the sandbox page in `make run`: applied, answered past the client's timeout."""
+    seller_id, refresh = seller
+    base = kit.sandbox.url
+    page = httpx.get(f"{base}/_sandbox/").text
+    assert 'id="faults"' in page and "shipmentConfirmation" in page
+    answer = httpx.post(f"{base}/_sandbox/faults/form", data={
+        "kind": "slow_next", "count": "1", "slow_seconds": "1.5", "path_contains": "shipmentConfirmation"})
+    assert answer.status_code == 302
+    assert httpx.get(f"{base}/_sandbox/faults").json()["slow_next"] == 1
+    order = kit.sandbox.create_order(seller_id, items=[{"SellerSKU": "MUG", "QuantityOrdered": 1}])
+    item = order["OrderItems"][0]["OrderItemId"]
+    orders = kit.orders(refresh, timeout=0.3)
+    orders.get_order(order["AmazonOrderId"])                             # the access token first
+    with pytest.raises(httpx.ReadTimeout):
+        orders.confirm_shipment(order["AmazonOrderId"], marketplaceId=AU, packageDetail={
+            "packageReferenceId": "1", "carrierCode": "Sendle", "trackingNumber": "S1",
+            "shipDate": "2026-01-01T00:00:00Z", "orderItems": [{"orderItemId": item, "quantity": 1}]})
+    state = httpx.get(f"{base}/_sandbox/sellers/{seller_id}").json()
+    assert [c["body"]["packageDetail"]["trackingNumber"] for c in state["confirmations"]] == ["S1"]
+    httpx.post(f"{base}/_sandbox/faults/form", data={"clear": "1"})
+    assert httpx.get(f"{base}/_sandbox/faults").json()["slow_next"] == 0
+    assert httpx.post(f"{base}/_sandbox/faults/form", data={"kind": "nonsense"}).status_code == 400

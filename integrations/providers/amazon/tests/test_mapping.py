@@ -275,10 +275,31 @@ def test_confirm_shipment_body_is_exactly_amazons_example():
     )
     expected = json.loads(json.dumps(example))
     del expected["packageDetail"]["orderItems"][0]["transparencyCodes"]     # we sell no Transparency items
+    # carrierName is only for carrierCode "Other" (§2.5): beside a known code it is left out.
+    del expected["packageDetail"]["carrierName"]
 
     body = mapping.confirm_shipment_body(shipment, marketplace_id="ATVPDKIKX0DER")
 
     assert body == expected
+
+
+def test_confirm_shipment_body_names_the_carrier_only_with_code_other():
+    shipment = ShipmentConfirmation(
+        order_id="250-4715566-1209943", package_reference="PKG-78", carrier_code="Other",
+        carrier_name="Fastway Couriers", tracking_number="FW1",
+        ship_date=dt.datetime(2026, 11, 24, 4, 5, 6, tzinfo=UTC), items=(ShipmentItem("68472930184527", 1),))
+    detail = mapping.confirm_shipment_body(shipment, marketplace_id="A39IBJ37TRP1C6")["packageDetail"]
+    assert (detail["carrierCode"], detail["carrierName"]) == ("Other", "Fastway Couriers")
+
+
+def test_read_back_from_order_items_and_packages():
+    items = recorded("v0_getOrderItems_sandbox.json")["payload"]["OrderItems"]
+    assert mapping.shipment_read_back_v0(items).shipped_quantities == {"05015851154158": 0}
+    found = mapping.shipment_read_back_v2026({"orderId": "1", "packages": [
+        {"packageReferenceId": "42", "trackingNumber": "AP-1"}, {"packageReferenceId": "43"}]})
+    assert found.package_references == {"42", "43"} and found.tracking_numbers == {"AP-1"}
+    with pytest.raises(ValueError):
+        mapping.shipment_read_back_v0([{"OrderItemId": "9", "QuantityShipped": "two"}])
 
 
 def test_confirm_shipment_body_leaves_out_what_we_do_not_have():

@@ -441,7 +441,7 @@ def test_confirm_shipment_sends_exactly_amazons_body_once_per_package(amazon_san
     ship_date = shipped_at.strftime("%Y-%m-%dT%H:%M:%S.250Z")
     assert bodies == [
         {"marketplaceId": AU, "packageDetail": {
-            "packageReferenceId": "CON-1-1", "carrierCode": "Australia Post", "carrierName": "Australia Post",
+            "packageReferenceId": "CON-1-1", "carrierCode": "Australia Post",
             "shippingMethod": "Parcel Post", "trackingNumber": "33ABC0001", "shipDate": ship_date,
             "shipFromSupplySourceId": source["supplySourceId"],
             "orderItems": [{"orderItemId": mug, "quantity": 1}]}},
