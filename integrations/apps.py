@@ -7,8 +7,10 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from warehouse.events import outbound_order_dispatched
+        from warehouse.hooks import register_order_describer
 
         from .receivers import on_order_dispatched
+        from .services.order_status import order_marketplace_status
 
         # The warehouse publishes after commit; we only queue the confirmation task here.
         outbound_order_dispatched.connect(on_order_dispatched, dispatch_uid="integrations.confirm_on_dispatch")
@@ -18,3 +20,5 @@ class IntegrationsConfig(AppConfig):
         from .selectors import order_filter_by_integration
 
         order_filters.register(order_filter_by_integration())
+        # The order page and the dispatch answers show each package's marketplace confirmation.
+        register_order_describer(order_marketplace_status)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from warehouse.errors import NotFound
 from warehouse.selectors import Scope
 
-from .models import ConnectionLogEntry, ImportRun, Integration
+from .models import ConnectionLogEntry, ImportRun, Integration, PackageConfirmation
 
 
 def integration_list(*, scope: Scope, include_deleted: bool = False) -> QuerySet[Integration]:
@@ -52,3 +52,13 @@ def import_run_latest(*, integration: Integration) -> ImportRun | None:
     """The import a person wants to see: the open one if any, else the last one."""
     runs = integration.import_runs.all()
     return (runs.filter(state__in=ImportRun.OPEN_STATES).first() or runs.first())
+
+
+def confirmation_get(*, scope: Scope, confirmation_id: int) -> PackageConfirmation:
+    qs = PackageConfirmation.objects.filter(pk=confirmation_id, integration__tenant=scope.tenant)
+    if scope.customer is not None:
+        qs = qs.filter(integration__customer=scope.customer)
+    row = qs.select_related("integration__customer", "imported_order__order").first()
+    if row is None:
+        raise NotFound("Confirmation not found.")
+    return row

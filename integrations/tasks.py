@@ -12,7 +12,7 @@ from django.utils import timezone
 from .locks import job_lock
 from .models import ConnectionLogEntry, Integration, OAuthState
 from .providers.base import ProviderAuthError, ProviderError, ProviderRateLimited, ProviderRejected, PushEvent
-from .services.confirmations import confirmations_for_order, confirmations_sweep
+from .services.confirmations import confirmation_send, confirmations_for_order, confirmations_sweep
 from .services.connection import integration_mark_needs_reconnect
 from .services.inventory import inventory_push
 from .services.log import ERROR, INFO, log_entry
@@ -122,6 +122,12 @@ def orders_polls_pause_for_quota(*, integration: Integration, retry_after: float
 def confirmations_send_task(order_id: int) -> list[str]:
     """Triggered by the dispatch commit: tells the marketplace within seconds."""
     return confirmations_for_order(order_id=order_id)
+
+
+@shared_task(acks_late=True)
+def confirmation_send_task(confirmation_id: int) -> str:
+    """One package's confirmation (Resend on the order page)."""
+    return confirmation_send(confirmation_id=confirmation_id)
 
 
 @shared_task(acks_late=True)

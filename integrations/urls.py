@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:integration_id>/connect/", views.integration_connect, name="connect"),
     path("<int:integration_id>/import/", views.integration_import_missing, name="import_missing"),
     path("<int:integration_id>/<slug:action>/", views.integration_action, name="action"),
+    path("confirmations/<int:confirmation_id>/resend/", views.confirmation_resend, name="confirmation_resend"),
     path("<slug:marketplace>/callback/", views.oauth_callback, name="callback"),
     path("etsy/webhooks/<str:shop_id>/", webhooks.etsy_webhook, name="etsy_webhook"),
 ]

@@ -209,6 +209,10 @@ def oauth_callback(request, scope: Scope, marketplace: str):
     messages.success(request, f"Connected to {integration.get_marketplace_display()}"
                               f"{f' shop {integration.shop_name}' if integration.shop_name else ''} "
                               f"(account {integration.account_id}).")
+    if integration.status == Integration.Status.ACTIVE:
+        # A reconnect of a working integration: nothing to set up again.
+        messages.success(request, "Reconnected: every setting and mapping is kept, and syncing resumes.")
+        return redirect("integrations:detail", integration.id)
     return redirect("integrations:setup", integration.id, 3)
 
 
@@ -289,3 +293,21 @@ def integration_import_missing(request, scope: Scope, integration_id: int):
             orders_import_task.delay(integration.id, since=start.isoformat(), until=end.isoformat() if end else None)
             messages.success(request, "Importing orders for those dates; watch the connection log.")
     return redirect("integrations:detail", integration.id)
+
+
+@require_POST
+@scoped
+def confirmation_resend(request, scope: Scope, confirmation_id: int):
+    from .services.confirmations import confirmation_resend as resend
+
+    row = selectors.confirmation_get(scope=scope, confirmation_id=confirmation_id)
+    if not request.user.is_tenant_admin and not setup.user_may_manage(user=request.user,
+                                                                      customer=row.integration.customer):
+        raise PermissionDenied("Only the warehouse's staff can resend tracking.")
+    try:
+        resend(confirmation=row, requested_by=request.user.get_username())
+        messages.success(request, f"Tracking {row.tracking_number} will be sent again (after checking "
+                                  f"{row.integration.get_marketplace_display()} first).")
+    except IntegrationError as exc:
+        messages.error(request, exc.message)
+    return redirect("web:order_detail", order_id=row.imported_order.order_id)

@@ -38,6 +38,8 @@ class DispatchForm(forms.Form):
     carrier = forms.CharField(max_length=100)
     service = forms.CharField(max_length=100, required=False)
     delivery_run_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    allow_duplicate_tracking = forms.BooleanField(
+        required=False, label="Yes, these packages really share one tracking number")
 
     def __init__(self, *args, order: OutboundOrder, package_count: int = 1, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,6 +56,22 @@ class DispatchForm(forms.Form):
                 self.fields[f"qty_{line.id}_{p}"] = forms.IntegerField(
                     min_value=0, required=False, initial=line.quantity if p == 0 else 0, label=label,
                     widget=forms.NumberInput(attrs={"aria-label": label}))
+
+    def clean(self):
+        from .services import duplicate_tracking
+
+        data = super().clean()
+        if not self.errors and not data.get("allow_duplicate_tracking"):
+            duplicate = duplicate_tracking(self.packages())
+            if duplicate:
+                number, which = duplicate
+                self.duplicate_tracking = True
+                raise forms.ValidationError(
+                    f"Packages {' and '.join(str(n) for n in which)} have the same tracking number {number}. "
+                    "Correct it, or tick the box below to dispatch with the same number on purpose.")
+        return data
+
+    duplicate_tracking = False
 
     def grid(self):
         """Rows for the template: (line, [bound field per package])."""

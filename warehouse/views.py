@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import order_filters, selectors
+from . import hooks, order_filters, selectors
 from .errors import NotFound, WarehouseError
 from .forms import DispatchForm, OrderFilterForm, ReasonForm, TrackingForm
 from .models import OutboundOrder
@@ -109,18 +110,31 @@ def order_detail(request, scope: Scope, order_id: int):
     dispatch_form = None
     if order.status in OutboundOrder.ALLOCATED_STATUSES and not order.consignments.exclude(status="cancelled").exists():
         dispatch_form = DispatchForm(order=order, package_count=package_count)
+    return _order_page(request, order, dispatch_form=dispatch_form, package_count=package_count)
+
+
+def _order_page(request, order, *, dispatch_form=None, package_count: int = 1, status: int = 200):
     # The same consignment order_add_tracking saves to: the live one, not a cancelled one.
     live = [c for c in order.consignments.all() if c.status != "cancelled"]
     tracking_form = None
     if order.status == OutboundOrder.Status.DISPATCHED and live:
         tracking_form = TrackingForm(packages=list(live[0].packages.all()))
     # A consignment made beforehand (e.g. through the API) is dispatched as it is.
-    dispatch_existing = order.status in OutboundOrder.ALLOCATED_STATUSES and bool(live)
+    dispatch_existing = order.status in OutboundOrder.ALLOCATED_STATUSES and bool(live) and dispatch_form is None
+    # What other apps (the marketplace integration) say about the order and each package.
+    outside = hooks.order_outside(order)
+    consignments = [(c, [(n, p, [o.packages.get(p.id) for o in outside]) for n, p in enumerate(c.packages.all(), 1)])
+                    for c in order.consignments.all()]
     return render(request, "warehouse/order_detail.html", {
         "order": order, "dispatch_form": dispatch_form, "tracking_form": tracking_form,
         "can_act": request.user.is_tenant_admin, "package_count": package_count,
-        "dispatch_existing": dispatch_existing,
-    })
+        "dispatch_existing": dispatch_existing, "outside": outside, "consignments": consignments,
+    }, status=status)
+
+
+def _tell_what_happens_next(request, order) -> None:
+    for notice in hooks.order_notices(order):
+        messages.warning(request, notice)
 
 
 def _int(value, default: int) -> int:
@@ -163,26 +177,25 @@ def order_dispatch(request, scope: Scope, order_id: int):
         try:
             outbound_order_dispatch(order=order)
             messages.success(request, f"Order {order.reference} dispatched.")
+            _tell_what_happens_next(request, order)
         except WarehouseError as exc:
             messages.error(request, exc.message)
         return redirect("web:order_detail", order_id=order.id)
     form = DispatchForm(request.POST, order=order, package_count=_int(request.POST.get("package_count"), 1))
     if form.is_valid():
         try:
-            from django.db import transaction
-
             with transaction.atomic():
                 consignment = consignment_create(
                     order=order, carrier=form.cleaned_data["carrier"], service=form.cleaned_data["service"],
-                    delivery_run_date=form.cleaned_data["delivery_run_date"], packages=form.packages())
+                    delivery_run_date=form.cleaned_data["delivery_run_date"], packages=form.packages(),
+                    allow_duplicate_tracking=form.cleaned_data["allow_duplicate_tracking"])
                 outbound_order_dispatch(order=order, consignment=consignment)
             messages.success(request, f"Order {order.reference} dispatched with {consignment.carrier}.")
+            _tell_what_happens_next(request, order)
             return redirect("web:order_detail", order_id=order.id)
         except WarehouseError as exc:
             messages.error(request, exc.message)
-    return render(request, "warehouse/order_detail.html", {
-        "order": order, "dispatch_form": form, "can_act": True, "package_count": form.package_count,
-    }, status=400)
+    return _order_page(request, order, dispatch_form=form, package_count=form.package_count, status=400)
 
 
 @require_POST
@@ -198,6 +211,7 @@ def order_add_tracking(request, scope: Scope, order_id: int):
         try:
             consignment_add_tracking(consignment=consignment, tracking=form.tracking())
             messages.success(request, "Tracking saved.")
+            _tell_what_happens_next(request, order)
         except WarehouseError as exc:
             messages.error(request, exc.message)
     return redirect("web:order_detail", order_id=order.id)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from warehouse.models import Consignment, OutboundOrder, PackageLine
 
+from ..errors import IntegrationError
 from ..models import ImportedOrder, Integration, PackageConfirmation
 from ..providers.base import (
     ProviderAuthError,
@@ -223,6 +224,29 @@ def _retry_later(row: PackageConfirmation, error: str, delay: dt.timedelta = RET
         state=State.PENDING, last_error=error[:500], next_attempt_at=next_at, uncertain=uncertain,
         updated_at=timezone.now())
     return next_at
+
+
+def confirmation_resend(*, confirmation: PackageConfirmation, requested_by: str) -> PackageConfirmation:
+    """Resend on the order page (Extensiv's "resend tracking"): a failed confirmation goes back to
+    pending. The order is read back first, so a package that did reach the marketplace is only
+    marked confirmed, never sent twice."""
+    from ..tasks import confirmation_send_task
+
+    with transaction.atomic():
+        row = PackageConfirmation.objects.select_for_update().select_related(
+            "integration", "imported_order__order").get(pk=confirmation.pk)
+        if row.state != State.FAILED:
+            raise IntegrationError(f"Tracking {row.tracking_number} is {row.get_state_display().lower()}, not "
+                                   "failed: there is nothing to resend.")
+        PackageConfirmation.objects.filter(pk=row.pk).update(
+            state=State.PENDING, attempts=0, next_attempt_at=None, uncertain=True, logged_reason="",
+            updated_at=timezone.now())
+        _log(row, INFO, "confirmation.resend",
+             f"{requested_by} asked to resend tracking {row.tracking_number} for order {_reference(row)}: the "
+             "marketplace is checked first, then it is sent if it is not there.")
+        transaction.on_commit(lambda: confirmation_send_task.delay(row.pk))
+    row.refresh_from_db()
+    return row
 
 
 def confirmations_for_order(*, order_id: int) -> list[str]:

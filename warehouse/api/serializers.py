@@ -246,13 +246,21 @@ class OutboundOrderSerializer(serializers.ModelSerializer):
     delivery_address = AddressSerializer(read_only=True, allow_null=True)
     lines = OrderLineSerializer(many=True, read_only=True)
     consignments = ConsignmentSerializer(many=True, read_only=True)
+    warnings = serializers.SerializerMethodField(
+        help_text="Only in the answer to an action: what it could not do, e.g. packages dispatched without tracking "
+                  "(nothing reaches the marketplace until tracking is added) or an integration that is off or "
+                  "deleted (nothing is sent).")
 
     class Meta:
         model = OutboundOrder
         fields = ["id", "reference", "customer", "customer_code", "warehouse", "warehouse_code", "source",
                   "status", "status_reason", "shipping_method", "required_collection_date",
                   "required_delivery_date", "delivery_address", "lines", "consignments", "dispatched_at",
-                  "created_at", "updated_at"]
+                  "created_at", "updated_at", "warnings"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, order) -> list[str]:
+        return list(self.context.get("warnings", ()))
 
 
 class OutboundOrderFilterSerializer(serializers.Serializer):
@@ -326,6 +334,8 @@ class ConsignmentFieldsSerializer(serializers.Serializer):
     delivery_run_date = serializers.DateField(required=False, allow_null=True, default=None)
     packages = PackageInputSerializer(many=True, allow_empty=False, max_length=200, required=False,
                                       help_text="Left out: one package holding the whole order.")
+    allow_duplicate_tracking = serializers.BooleanField(
+        default=False, help_text="The same tracking number on two packages is refused unless this is true.")
 
 
 class ConsignmentCreateSerializer(ConsignmentFieldsSerializer):

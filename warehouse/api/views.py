@@ -39,6 +39,7 @@ from ..services import (
     product_create,
     stock_levels_set_on_hand,
 )
+from ..hooks import order_notices
 from . import serializers as s
 from .authentication import ApiKeyPrincipal
 from .idempotency import IDEMPOTENCY_HEADER, idempotent
@@ -354,7 +355,9 @@ class OutboundOrderViewSet(ScopedViewSet):
         "Dispatch",
         "Ships an allocated order: its stock leaves on hand and allocated, and the marketplace is told. "
         "With an empty body the order's existing consignment is used; with a `carrier` (and optionally "
-        "packages) that consignment is created first, in the same transaction.", request=s.DispatchSerializer)
+        "packages) that consignment is created first, in the same transaction. `warnings` says what will not "
+        "reach the marketplace and why (packages without tracking, an integration that is off).",
+        request=s.DispatchSerializer)
     @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
     @transaction.atomic
     def dispatch_order(self, request, pk=None):    # not `dispatch`: that is APIView's request entry point
@@ -365,8 +368,12 @@ class OutboundOrderViewSet(ScopedViewSet):
             consignment = consignment_create(
                 order=order, carrier=data["carrier"], service=data["service"],
                 delivery_run_date=data["delivery_run_date"],
-                packages=package_specs(order, data.get("packages")))
-        return self._answer(outbound_order_dispatch(order=order, consignment=consignment))
+                packages=package_specs(order, data.get("packages")),
+                allow_duplicate_tracking=data["allow_duplicate_tracking"])
+        order = outbound_order_dispatch(order=order, consignment=consignment)
+        order = selectors.outbound_order_get(scope=self.scope, order_id=order.id)
+        # After commit the confirmation is queued; what will NOT reach the marketplace is known now.
+        return Response(s.OutboundOrderSerializer(order, context={"warnings": order_notices(order)}).data)
 
     @_order_action("Reject", "The warehouse refuses the order; allocated stock is released.",
                    request=s.ReasonSerializer)
@@ -448,7 +455,8 @@ class ConsignmentViewSet(ScopedViewSet):
         order = selectors.outbound_order_get(scope=self.scope, order_id=data["order"].id)
         consignment = consignment_create(
             order=order, carrier=data["carrier"], service=data["service"],
-            delivery_run_date=data["delivery_run_date"], packages=package_specs(order, data.get("packages")))
+            delivery_run_date=data["delivery_run_date"], packages=package_specs(order, data.get("packages")),
+            allow_duplicate_tracking=data["allow_duplicate_tracking"])
         return self._answer(consignment, status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -257,6 +257,16 @@ def _package_lines(order: OutboundOrder, packages: Sequence[PackageSpec]) -> lis
     return result
 
 
+def duplicate_tracking(packages: Sequence[PackageSpec]) -> tuple[str, list[int]] | None:
+    """The first tracking number given to more than one package, with those packages' numbers (1-based)."""
+    seen: dict[str, list[int]] = {}
+    for number, spec in enumerate(packages, 1):
+        tracking = spec.tracking_number.strip()
+        if tracking:
+            seen.setdefault(tracking, []).append(number)
+    return next(((t, n) for t, n in seen.items() if len(n) > 1), None)
+
+
 @transaction.atomic
 def consignment_create(
     *,
@@ -265,12 +275,22 @@ def consignment_create(
     packages: Sequence[PackageSpec],
     service: str = "",
     delivery_run_date: dt.date | None = None,
+    allow_duplicate_tracking: bool = False,
 ) -> Consignment:
-    """A consignment for an open order, with its packages and (optionally) their tracking numbers."""
+    """A consignment for an open order, with its packages and (optionally) their tracking numbers.
+
+    The same tracking number on two packages is usually a scanning slip (and the marketplace would be
+    told one parcel twice): it needs `allow_duplicate_tracking`."""
     order = _lock(order)
     _refuse(order, "given a consignment", OutboundOrder.OPEN_STATUSES)
     if not carrier.strip():
         raise WarehouseError("A consignment needs a carrier.", field="carrier")
+    duplicate = duplicate_tracking(packages)
+    if duplicate and not allow_duplicate_tracking:
+        number, which = duplicate
+        raise WarehouseError(f"Packages {' and '.join(str(n) for n in which)} have the same tracking number "
+                             f"{number}. If that is right (one parcel label for both), confirm it to dispatch "
+                             "anyway.", field="packages")
     if order.consignments.exclude(status=Consignment.Status.CANCELLED).exists():
         raise WarehouseError(f"Order {order.reference} already has a consignment.", field="order")
     contents = _package_lines(order, packages)
