@@ -70,6 +70,8 @@ def integration_mark_needs_reconnect(*, integration_id: int, reason: str) -> Non
         integration = Integration.objects.select_for_update().get(pk=integration_id)
         if integration.status == Integration.Status.DELETED:
             return
+        if integration.status == Integration.Status.ERROR and integration.status_message:
+            return              # already marked and logged: once, not once per failing call
         before = integration.status
         integration.status = Integration.Status.ERROR
         integration.status_message = f"Reconnect needed: {reason}"[:500]

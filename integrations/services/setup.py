@@ -17,8 +17,8 @@ from warehouse.models import Customer, Tenant, User, Warehouse
 from ..errors import IntegrationError
 from ..models import Integration, OAuthState, SupplySourceMapping
 from ..providers.amazon.marketplaces import marketplaces_enabled
-from ..providers.base import ProviderError
-from .connection import connection_for, provider_for
+from ..providers.base import ProviderAuthError, ProviderError
+from .connection import connection_for, integration_mark_needs_reconnect, provider_for
 from .log import INFO, log_entry
 
 STATE_TTL = dt.timedelta(minutes=10)
@@ -112,6 +112,7 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
                                                       code_verifier=state.code_verifier)
     except ProviderError as exc:
         raise IntegrationError(f"The marketplace did not complete the connection: {exc.message}. Nothing was saved.") from exc
+    reconnecting = integration.is_connected
     try:
         integration = _store_credentials(integration=integration, credentials=credentials,
                                          marketplace_id=state.marketplace_id, user=user)
@@ -120,9 +121,15 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
             f"{integration.customer.name} already has a live {integration.get_marketplace_display()} integration for "
             f"this account{' and marketplace' if integration.marketplace == 'amazon' else ' and shop'}. "
             "Use that one, or delete it first. Nothing was saved.") from None
-    log_entry(integration=integration, level=INFO, event="connection.connected",
-              message=f"Connected to {integration.get_marketplace_display()} account {credentials.account_id}"
-                      f"{f' (shop {credentials.shop_name})' if credentials.shop_name else ''}.")
+    if reconnecting:
+        log_entry(integration=integration, level=INFO, event="connection.reconnected",
+                  message=f"Reconnected to {integration.get_marketplace_display()} account {credentials.account_id}"
+                          f"{f' (shop {credentials.shop_name})' if credentials.shop_name else ''}: every setting "
+                          "and mapping is kept.")
+    else:
+        log_entry(integration=integration, level=INFO, event="connection.connected",
+                  message=f"Connected to {integration.get_marketplace_display()} account {credentials.account_id}"
+                          f"{f' (shop {credentials.shop_name})' if credentials.shop_name else ''}.")
     if integration.marketplace == Integration.Marketplace.AMAZON:
         try:
             integration_supply_sources_refresh(integration=integration)
@@ -136,6 +143,9 @@ def _store_credentials(*, integration: Integration, credentials, marketplace_id:
                        user: User | None = None) -> Integration:
     with transaction.atomic():
         integration = Integration.objects.select_for_update().get(pk=integration.pk)
+        reconnecting = integration.is_connected
+        if reconnecting:
+            _same_account_or_refuse(integration, credentials)
         integration.refresh_token = credentials.refresh_token
         integration.account_id = credentials.account_id
         integration.shop_id = credentials.shop_id
@@ -154,7 +164,25 @@ def _store_credentials(*, integration: Integration, credentials, marketplace_id:
         if reconnected:
             integration_event_record(integration=integration, kind="reconnected", from_status=Status.ERROR,
                                      user=user)
+        if reconnected and integration.status == Status.ACTIVE:
+            _queue_import(integration)          # orders placed while the grant was revoked
     return integration
+
+
+def _same_account_or_refuse(integration: Integration, credentials) -> None:
+    """Reconnecting keeps every setting and mapping, so it must be the same seller account (and shop);
+    another account needs Disconnect first, which clears what belonged to the old one."""
+    same_account = credentials.account_id == integration.account_id
+    same_shop = not integration.shop_id or credentials.shop_id == integration.shop_id
+    if not (same_account and same_shop):
+        market = integration.get_marketplace_display()
+        got = f"account {credentials.account_id}" + (f", shop {credentials.shop_name or credentials.shop_id}"
+                                                     if credentials.shop_id else "")
+        raise IntegrationError(
+            f"You signed in to {market} {got}, but this integration belongs to account {integration.account_id}"
+            f"{f' (shop {integration.shop_name or integration.shop_id})' if integration.shop_id else ''}. "
+            "Nothing was changed. Reconnect with the same account, or Disconnect first to connect another one "
+            "(its supply-source mappings are then cleared).")
 
 
 def integration_supply_sources_refresh(*, integration: Integration) -> list[SupplySourceMapping]:
@@ -343,6 +371,11 @@ def integration_test_connection(*, integration: Integration) -> str:
     provider = provider_for(integration)
     try:
         return provider.test_connection(conn=connection_for(integration, provider))
+    except ProviderAuthError as exc:
+        # The grant is revoked: say so now, not at the next import.
+        integration_mark_needs_reconnect(integration_id=integration.id, reason=exc.message)
+        raise IntegrationError(f"Connection test failed: {exc.message} The integration needs reconnecting: "
+                               "use Reconnect (every setting and mapping is kept).") from exc
     except ProviderError as exc:
         raise IntegrationError(f"Connection test failed: {exc.message}") from exc
 
