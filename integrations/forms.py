@@ -138,5 +138,5 @@ class ImportMissingForm(forms.Form):
 
 
 class LogFilterForm(forms.Form):
-    level = forms.ChoiceField(required=False, label="Level", choices=[("", "All levels"), ("ERROR", "Error"), ("INFO", "Info"),
-                                                       ("DEBUG", "Debug")])
+    level = forms.ChoiceField(required=False, label="Level", choices=[
+        ("", "All levels"), ("ERROR", "Errors only"), ("INFO", "Info and errors"), ("DEBUG", "Debug and above (all)")])

@@ -30,7 +30,16 @@ def integration_get(*, scope: Scope, integration_id: int) -> Integration:
 
 def connection_log(*, integration: Integration, level: str | None = None) -> QuerySet[ConnectionLogEntry]:
     qs = integration.log.select_related("order")
-    return qs.filter(level=level) if level else qs
+    # A level shows that level and the ones above it (Unleashed's filter): ERROR; INFO = INFO + ERROR;
+    # DEBUG = everything.
+    wanted = LEVELS_AT_OR_ABOVE.get(level or "")
+    return qs.filter(level__in=wanted) if wanted else qs
+
+
+LEVELS_AT_OR_ABOVE = {
+    ConnectionLogEntry.Level.ERROR: (ConnectionLogEntry.Level.ERROR,),
+    ConnectionLogEntry.Level.INFO: (ConnectionLogEntry.Level.INFO, ConnectionLogEntry.Level.ERROR),
+}
 
 
 def order_filter_by_integration():

@@ -14,7 +14,7 @@ from .models import ConnectionLogEntry, Integration, OAuthState
 from .providers.base import ProviderAuthError, ProviderError, ProviderRateLimited, ProviderRejected, PushEvent
 from .services.confirmations import confirmation_send, confirmations_for_order, confirmations_sweep
 from .services.connection import integration_mark_needs_reconnect
-from .services.inventory import inventory_push
+from .services.inventory import inventory_export_now, inventory_push
 from .services.log import ERROR, INFO, log_entry
 from .services.orders import orders_import
 from .services.push import (
@@ -206,6 +206,30 @@ def push_import_task(self, integration_id: int, order_id: str, change: str = "")
         countdown = exc.retry_after if isinstance(exc, ProviderRateLimited) and exc.retry_after else 2 ** self.request.retries
         raise self.retry(countdown=min(countdown, 60)) from exc
     return {"created": len(result.created), "failed": len(result.failed)}
+
+
+@shared_task(acks_late=True)
+def inventory_export_task(integration_id: int) -> int | None:
+    """Export stock now: every level at once, whatever was sent before."""
+    integration = _active(integration_id)
+    if integration is None:
+        return None
+    with job_lock("inventory_push", integration_id) as mine:
+        if not mine:
+            log_entry(integration=integration, level=INFO, event="inventory.export_busy",
+                      message="Export stock now waited for a stock run already in progress: press it again once "
+                              "that run has finished.")
+            return None
+        try:
+            result = inventory_export_now(integration=integration)
+        except ProviderAuthError as exc:
+            integration_mark_needs_reconnect(integration_id=integration_id, reason=exc.message)
+            return None
+        except ProviderError as exc:
+            log_entry(integration=integration, level=ERROR, event="inventory.failed",
+                      message=f"Export stock now failed: {exc.message} Try again shortly.")
+            return None
+    return len(result.accepted)
 
 
 @shared_task

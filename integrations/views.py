@@ -231,6 +231,8 @@ def integration_detail(request, scope: Scope, integration_id: int):
         "import_run": selectors.import_run_latest(integration=integration),
         # Who turned it on and off and when: the billing history, for the warehouse's admins only.
         "history": integration_history(integration=integration) if request.user.is_tenant_admin else None,
+        "refusals": integration.inventory_refusals.all()[:200],
+        "last_export": integration.inventory_last_export,
     })
 
 
@@ -251,6 +253,14 @@ def integration_action(request, scope: Scope, integration_id: int, action: str):
             setup.integration_disconnect(integration=integration, user=request.user)
             messages.success(request, "Disconnected. Connect again to resume, or choose another marketplace.")
             return redirect("integrations:setup", integration.id, 2)
+        elif action == "export-stock":
+            from .tasks import inventory_export_task
+
+            if integration.status != Integration.Status.ACTIVE:
+                raise IntegrationError("Turn the integration on before exporting stock.")
+            inventory_export_task.delay(integration.id)
+            messages.success(request, "Exporting every stock level now; what the marketplace accepted and refused "
+                                      "shows below.")
         elif action == "delete":
             setup.integration_delete(integration=integration, user=request.user)
             messages.success(request, f"{integration.name} deleted. Orders already imported stay.")

@@ -1,6 +1,14 @@
 from .integration import Integration, OAuthState, SupplySourceMapping
 from .runs import ImportRun
-from .sync import ConnectionLogEntry, ImportedOrder, InventoryPush, PackageConfirmation, PendingImport, PushDelivery
+from .sync import (
+    ConnectionLogEntry,
+    ImportedOrder,
+    InventoryPush,
+    InventoryRefusal,
+    PackageConfirmation,
+    PendingImport,
+    PushDelivery,
+)
 
-__all__ = ["ConnectionLogEntry", "ImportRun", "ImportedOrder", "Integration", "InventoryPush", "OAuthState",
-           "PackageConfirmation", "PendingImport", "PushDelivery", "SupplySourceMapping"]
+__all__ = ["ConnectionLogEntry", "ImportRun", "ImportedOrder", "Integration", "InventoryPush", "InventoryRefusal",
+           "OAuthState", "PackageConfirmation", "PendingImport", "PushDelivery", "SupplySourceMapping"]

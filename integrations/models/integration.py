@@ -67,6 +67,11 @@ class Integration(models.Model):
     inventory_frequency_minutes = models.PositiveIntegerField(choices=INVENTORY_FREQUENCIES, default=60)
     inventory_warehouses = models.ManyToManyField("warehouse.Warehouse", blank=True, related_name="+")
     inventory_last_run_at = models.DateTimeField(null=True, blank=True)
+    # Etsy listings the hub turned inactive because the warehouse has none of their stock (turned
+    # active again when stock returns); listings a seller turned off are never touched.
+    inactive_listings = models.JSONField(default=list, blank=True)
+    # The last "Export stock now": when, and which SKUs were accepted and refused (shown on the page).
+    inventory_last_export = models.JSONField(default=dict, blank=True)
 
     # Push channel (Amazon ORDER_CHANGE over SQS, Etsy ORDER_PAID webhooks); polling stays the backstop.
     push_subscription_id = models.CharField(max_length=100, blank=True,

@@ -59,6 +59,23 @@ class InventoryPush(models.Model):
         constraints = [models.UniqueConstraint(fields=["integration", "sku"], name="one_inventory_row_per_sku")]
 
 
+class InventoryRefusal(models.Model):
+    """A SKU the marketplace refused (most often: it has no listing for it). It is not sent again on
+    every run: only when its quantity changes, once a day, or on Export stock now."""
+
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE,
+                                    related_name="inventory_refusals")
+    sku = models.CharField(max_length=100)
+    quantity = models.IntegerField()
+    reason = models.CharField(max_length=500)
+    first_refused_at = models.DateTimeField(auto_now_add=True)
+    last_tried_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [models.UniqueConstraint(fields=["integration", "sku"], name="one_refusal_per_sku")]
+
+
 class ConnectionLogEntry(models.Model):
     """What a person reads to know what the sync did: never buyer names, addresses, phones or emails."""
 
@@ -80,6 +97,7 @@ class ConnectionLogEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name_plural = "connection log entries"
         indexes = [models.Index(fields=["integration", "-created_at"])]
 
 

@@ -99,6 +99,14 @@ class RateLimiter(Protocol):
         ...
 
 
+class CallObserver(Protocol):
+    """Told about every marketplace call (the service writes a DEBUG line to the connection log):
+    the operation (e.g. "getOrderItems 123-…", "GET /v3/application/shops/1/receipts"), the outcome
+    ("HTTP 200", "timed out") and how long it took. Never a body: no buyer data."""
+
+    def __call__(self, *, operation: str, outcome: str, seconds: float) -> None: ...
+
+
 @dataclass(frozen=True)
 class Connection:
     """Everything a provider needs to call the marketplace for one integration."""
@@ -109,6 +117,7 @@ class Connection:
     shop_id: str = ""                # Etsy shop
     tokens: AccessTokens | None = None
     options: Mapping[str, Any] = field(default_factory=dict)   # e.g. {"orders_api": "v0" | "2026-01-01"}
+    observer: CallObserver | None = None
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -227,6 +236,11 @@ class PushResult:
     accepted: tuple[str, ...] = ()
     rejected: tuple[tuple[str, str], ...] = ()   # (sku, reason)
     reference: str = ""                          # e.g. the Amazon feed id
+    # Etsy refuses a listing whose offerings are all 0: such listings are turned inactive instead, and
+    # active again once stock returns. The caller keeps `inactive_listings` and passes it back in
+    # Connection.options["inactive_listings"].
+    deactivated: tuple[str, ...] = ()
+    reactivated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

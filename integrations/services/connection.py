@@ -17,7 +17,7 @@ from billing.services import integration_event_record
 from ..models import Integration
 from ..providers.base import Connection, MarketplaceProvider, ProviderAuthError
 from ..providers.registry import get_provider
-from .log import ERROR, log_entry
+from .log import DEBUG, ERROR, log_entry
 
 # Refresh a little before expiry so a token never dies in the middle of a page of calls.
 EXPIRY_MARGIN = dt.timedelta(minutes=2)
@@ -87,4 +87,16 @@ def connection_for(integration: Integration, provider: MarketplaceProvider | Non
     tokens = DatabaseAccessTokens(integration.id, provider) if integration.marketplace == "etsy" else None
     return Connection(account_id=integration.account_id, refresh_token=integration.refresh_token,
                       marketplace_id=integration.marketplace_id, shop_id=integration.shop_id, tokens=tokens,
-                      options={"orders_api": integration.orders_api})
+                      options={"orders_api": integration.orders_api}, observer=CallLogger(integration))
+
+
+class CallLogger:
+    """Every marketplace call as a DEBUG line in the connection log: operation, outcome, duration.
+    Operations name orders, SKUs and shops, never a body, so no buyer data reaches the log."""
+
+    def __init__(self, integration: Integration):
+        self.integration = integration
+
+    def __call__(self, *, operation: str, outcome: str, seconds: float) -> None:
+        log_entry(integration=self.integration, level=DEBUG, event="api.call",
+                  message=f"{operation}: {outcome} in {seconds * 1000:.0f} ms.")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from warehouse.models import OutboundOrder
 
 from ..models import ConnectionLogEntry, Integration
+from ..text import one_full_stop
 
 logger = logging.getLogger("integrations")
 
@@ -24,7 +25,7 @@ def log_entry(*, integration: Integration, level: str, event: str, message: str,
                                                "marketplace_order_id": marketplace_order_id,
                                                "order_id": order.id if order else None})
     return ConnectionLogEntry.objects.create(
-        integration=integration, level=level, event=event[:60], message=message[:1000],
+        integration=integration, level=level, event=event[:60], message=one_full_stop(message)[:1000],
         marketplace_order_id=marketplace_order_id, order=order)
 
 

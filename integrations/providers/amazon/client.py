@@ -45,6 +45,7 @@ from sp_api.base.credential_provider import FromCodeCredentialProvider, MissingC
 
 from integrations.providers.base import (
     AccessTokens,
+    CallObserver,
     RateLimiter,
     ProviderAuthError,
     ProviderError,
@@ -152,6 +153,7 @@ class _Hub:
 
     last_body: Any = None
     last_rate_limit: str | None = None
+    last_status: int | None = None
     endpoint: str
 
     @property
@@ -164,6 +166,7 @@ class _Hub:
                         wrap_list: bool = False) -> Any:
         # Best effort, on 2xx/400/404 only (§5): the seller's dynamic plan for this operation.
         self.last_rate_limit = res.headers.get("x-amzn-ratelimit-limit")
+        self.last_status = res.status_code
         self.last_body = _checked_body(res)
         return super()._check_response(res, res_no_data, bulk, wrap_list)  # type: ignore[misc]
 
@@ -258,8 +261,10 @@ class AmazonClient:
 
     def __init__(self, config: ClientConfig, *, refresh_token: str, selling_partner_id: str = "",
                  tokens: AccessTokens | None = None, limiter: RateLimiter | None = None, retries: int = 3,
-                 retry_base: float = 1.0, sleep: Any = time.sleep):
+                 retry_base: float = 1.0, sleep: Any = time.sleep,
+                 observer: CallObserver | None = None):
         self.config = config
+        self.observer = observer
         self.refresh_token = refresh_token
         self.tokens = tokens
         self.limiter = limiter
@@ -369,15 +374,29 @@ class AmazonClient:
 
     def _once(self, operation: str, api_class: type, method: str, args: tuple[Any, ...],
               kwargs: Mapping[str, Any], rdt: str | None, *, key: str, rate: float) -> Any:
-        with _translated(operation):
-            api = self._api(api_class)
-            api.restricted_data_token = rdt
-            try:
-                getattr(api, method)(*args, **kwargs)
-            finally:
-                api.restricted_data_token = None
-            self._observe(api.last_rate_limit, key=key, rate=rate)
-            return api.last_body
+        started, api, failure = time.monotonic(), None, ""
+        try:
+            with _translated(operation):
+                api = self._api(api_class)
+                api.restricted_data_token = rdt
+                api.last_status = None
+                try:
+                    getattr(api, method)(*args, **kwargs)
+                except httpx.TimeoutException:
+                    failure = "timed out"
+                    raise
+                except httpx.HTTPError as exc:
+                    failure = f"no answer ({type(exc).__name__})"
+                    raise
+                finally:
+                    api.restricted_data_token = None
+                self._observe(api.last_rate_limit, key=key, rate=rate)
+                return api.last_body
+        finally:
+            if self.observer is not None:
+                status = getattr(api, "last_status", None)
+                self.observer(operation=operation, outcome=f"HTTP {status}" if status else (failure or "failed"),
+                              seconds=time.monotonic() - started)
 
     def _observe(self, header: str | None, *, key: str, rate: float) -> None:
         if not header or self.limiter is None or not hasattr(self.limiter, "observed"):

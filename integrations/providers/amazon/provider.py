@@ -436,6 +436,7 @@ class AmazonProvider:
         marketplace = marketplace_get(conn.marketplace_id)
         key = (conn.account_id, conn.refresh_token, marketplace.marketplace_id)
         if key in self._clients:
+            self._clients[key].observer = conn.observer
             return self._clients[key], marketplace
         config = ClientConfig(
             lwa_app_id=self.lwa_app_id, lwa_client_secret=self.lwa_client_secret,
@@ -446,7 +447,7 @@ class AmazonProvider:
         # Grantless calls need only the app's LWA credentials; the library insists on some refresh token.
         client = AmazonClient(config, refresh_token=conn.refresh_token or "grantless", selling_partner_id=conn.account_id,
                               tokens=conn.tokens, limiter=self.limiter, retries=self.retries,
-                              retry_base=self.retry_base, sleep=self.sleep)
+                              retry_base=self.retry_base, sleep=self.sleep, observer=conn.observer)
         self._clients[key] = client
         return client, marketplace
 

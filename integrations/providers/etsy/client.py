@@ -18,6 +18,7 @@ import requests
 
 from integrations.providers.base import (
     AccessTokens,
+    CallObserver,
     ProviderAuthError,
     ProviderRateLimited,
     ProviderRejected,
@@ -57,6 +58,7 @@ class EtsyClient:
         self._api_key = f"{keystring}:{shared_secret}"
         self._timeout = timeout
         self._session = session or requests.Session()
+        self.observer: CallObserver | None = None
         self._quota = _Quota(reserve=daily_quota_reserve, sleep=sleep, monotonic=monotonic)
 
     # --- users and shops (reference §3) -------------------------------------------------------
@@ -97,6 +99,11 @@ class EtsyClient:
         # JSON here, unlike createReceiptShipment (reference §7.2).
         return self._call("PUT", f"/v3/application/listings/{_seg(listing_id)}/inventory", tokens=tokens,
                           json=dict(body))
+
+    def update_listing_state(self, tokens: AccessTokens, shop_id: str, listing_id: str, state: str) -> Json:
+        # updateListing; only `state` (active | inactive) is sent.
+        return self._call("PATCH", f"/v3/application/shops/{_seg(shop_id)}/listings/{_seg(listing_id)}",
+                          tokens=tokens, data={"state": state})
 
     # --- one call ---------------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, tokens: AccessTokens | None,
@@ -148,13 +155,20 @@ class EtsyClient:
             headers["Authorization"] = f"Bearer {token}"
         if kwargs.get("params") is not None:
             kwargs["params"] = _query(kwargs["params"])
+        started, outcome = time.monotonic(), "no answer"
         try:
             response = self._session.request(method, self._base + path, headers=headers,
                                              timeout=self._timeout, **kwargs)
+            outcome = f"HTTP {response.status_code}"
         except requests.Timeout as exc:
+            outcome = f"timed out after {self._timeout:g} s"
             raise ProviderUnavailable(f"Etsy did not answer within {self._timeout:g} s.") from exc
         except requests.RequestException as exc:
+            outcome = f"unreachable ({type(exc).__name__})"
             raise ProviderUnavailable(f"Etsy could not be reached ({type(exc).__name__}).") from exc
+        finally:
+            if self.observer is not None:
+                self.observer(operation=f"{method} {path}", outcome=outcome, seconds=time.monotonic() - started)
         self._quota.after_call(response)
         return response
 

@@ -335,6 +335,16 @@ def inventory_update(inventory: Mapping[str, Any], quantities: Mapping[str, int]
     return InventoryUpdate(body=body, skus=frozenset(matched), changed=changed)
 
 
+def offered_quantity(body: Mapping[str, Any]) -> int:
+    """What a PUT body would offer in all: Etsy refuses a listing whose enabled offerings are all 0."""
+    return sum(int(o.get("quantity") or 0) for p in body.get("products") or [] for o in p.get("offerings") or []
+               if o.get("is_enabled", True))
+
+
+def listing_state(listing: Mapping[str, Any]) -> str:
+    return _text(listing.get("state"))
+
+
 def _product_body(product: Mapping[str, Any], wanted: int | None) -> tuple[dict[str, Any], bool]:
     body: dict[str, Any] = {key: product[key] for key in _PRODUCT_FIELDS if key in product}
     body["property_values"] = [

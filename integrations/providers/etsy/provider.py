@@ -85,6 +85,12 @@ class EtsyProvider:
                                   requests_per_second=requests_per_second, requests_per_day=requests_per_day,
                                   retries=retries, retry_base=retry_base)
 
+    def _use(self, conn: Connection) -> AccessTokens:
+        """This connection's access tokens; its observer hears about every call (a provider serves one
+        integration at a time: the registry builds one per use)."""
+        self._client.observer = conn.observer
+        return _tokens(conn)
+
     # --- connect ------------------------------------------------------------------------------------
     def authorization_url(self, *, state: str, redirect_uri: str,
                           marketplace_id: str = "") -> AuthorizationRequest:
@@ -113,7 +119,7 @@ class EtsyProvider:
         return self._auth.refresh(refresh_token=refresh_token).as_grant()
 
     def test_connection(self, *, conn: Connection) -> str:
-        tokens, shop_id = _tokens(conn), _shop_id(conn)
+        tokens, shop_id = self._use(conn), _shop_id(conn)
         me = mapping.me_from_json(self._client.get_me(tokens))
         if me.shop_id != shop_id:
             raise ProviderRejected(f"The connected Etsy account now owns shop {me.shop_id or 'none'}, "
@@ -135,7 +141,7 @@ class EtsyProvider:
         if cursor and cursor.get("started"):
             started = dt.datetime.fromtimestamp(int(cursor["started"]), dt.UTC)
         watermark = min(started, _aware(until)) if until is not None else started
-        tokens, shop_id = _tokens(conn), _shop_id(conn)
+        tokens, shop_id = self._use(conn), _shop_id(conn)
         seen: set[tuple[str, str]] = set()
         searches = _order_searches(since, until)
         first = int((cursor or {}).get("search") or 0)
@@ -150,7 +156,7 @@ class EtsyProvider:
         yield OrderPage(orders=(), watermark=watermark)
 
     def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str]) -> list[MarketplaceOrder]:
-        tokens, shop_id = _tokens(conn), _shop_id(conn)
+        tokens, shop_id = self._use(conn), _shop_id(conn)
         return [mapping.receipt_to_order(self._client.get_shop_receipt(tokens, shop_id, str(order_id)))
                 for order_id in order_ids]
 
@@ -185,7 +191,7 @@ class EtsyProvider:
         a second package is a second call and becomes a second shipments[] entry. Returns a note for
         the connection log when the carrier had to go as Etsy's "other".
         """
-        tokens, shop_id = _tokens(conn), _shop_id(conn)
+        tokens, shop_id = self._use(conn), _shop_id(conn)
         form, note = _shipment_form(shipment)
         receipt = self._client.create_receipt_shipment(tokens, shop_id, shipment.order_id, form)
         if form.get("tracking_code") and not mapping.receipt_has_tracking(receipt, form["tracking_code"]):
@@ -197,7 +203,7 @@ class EtsyProvider:
 
     def shipments_read_back(self, *, conn: Connection, order_id: str) -> ShipmentReadBack:
         """The receipt's shipments[]: a package whose tracking code is there reached Etsy (§4.2)."""
-        tokens, shop_id = _tokens(conn), _shop_id(conn)
+        tokens, shop_id = self._use(conn), _shop_id(conn)
         receipt = self._client.get_shop_receipt(tokens, shop_id, str(order_id))
         try:
             return ShipmentReadBack(tracking_numbers=mapping.receipt_tracking_codes(receipt))
@@ -206,24 +212,44 @@ class EtsyProvider:
 
     # --- stock ------------------------------------------------------------------------------------
     def push_inventory(self, *, conn: Connection, levels: Sequence[StockLevelUpdate]) -> PushResult:
-        """Set offering quantities per SKU; read-modify-write of each listing's whole inventory (§7.2)."""
-        tokens, shop_id = _tokens(conn), _shop_id(conn)
+        """Set offering quantities per SKU; read-modify-write of each listing's whole inventory (§7.2).
+
+        Etsy refuses an inventory whose offerings are all 0, so such a listing is turned inactive
+        instead (no stock is shown that the warehouse does not have), and active again, with its new
+        quantities, once stock returns. Only listings we turned inactive are turned active again."""
+        tokens, shop_id = self._use(conn), _shop_id(conn)
+        ours_inactive = [str(i) for i in conn.options.get("inactive_listings") or []]
         wanted, rejected = _wanted_quantities(levels)
         found: set[str] = set()
         failed: dict[str, str] = {}
-        for listing_id in self._listings_holding(tokens, shop_id, frozenset(wanted)):
-            update = mapping.inventory_update(self._client.get_listing_inventory(tokens, listing_id), wanted)
-            found |= update.skus
-            if not update.changed:
-                continue    # no write for a listing already right: it saves quota and a listing update
+        deactivated: list[str] = []
+        reactivated: list[str] = []
+        listing_ids = self._listings_holding(tokens, shop_id, frozenset(wanted))
+        for listing_id in [*listing_ids, *(i for i in ours_inactive if i not in listing_ids)]:
             try:
-                self._client.update_listing_inventory(tokens, listing_id, update.body)
+                update = mapping.inventory_update(self._client.get_listing_inventory(tokens, listing_id), wanted)
+            except ProviderRejected:
+                continue            # deleted since we turned it inactive: nothing to show again
+            found |= update.skus
+            inactive = listing_id in ours_inactive
+            try:
+                if mapping.offered_quantity(update.body) <= 0:
+                    if not inactive and update.skus:
+                        self._client.update_listing_state(tokens, shop_id, listing_id, "inactive")
+                        deactivated.append(listing_id)
+                    continue
+                if update.changed:
+                    self._client.update_listing_inventory(tokens, listing_id, update.body)
+                if inactive:
+                    self._client.update_listing_state(tokens, shop_id, listing_id, "active")
+                    reactivated.append(listing_id)
             except ProviderRejected as exc:
                 failed.update({sku: exc.message for sku in update.skus})
         rejected += [(sku, failed[sku]) for sku in sorted(failed)]
         rejected += [(sku, "no active Etsy listing has this SKU") for sku in sorted(set(wanted) - found)]
         accepted = tuple(sku for sku in wanted if sku in found and sku not in failed)
-        return PushResult(accepted=accepted, rejected=tuple(rejected))
+        return PushResult(accepted=accepted, rejected=tuple(rejected), deactivated=tuple(deactivated),
+                          reactivated=tuple(reactivated))
 
     def _listings_holding(self, tokens: AccessTokens, shop_id: str, skus: frozenset[str]) -> list[str]:
         """Active listings whose `skus` include any wanted SKU; Etsy has no SKU search (reference §6)."""

@@ -192,6 +192,7 @@ class EtsySandbox(SandboxApp):
         add("GET", f"{v3}/shops/{{shop_id}}/listings", self._listings, scope="listings_r", optional=True)
         add("GET", f"{v3}/listings/{{listing_id}}/inventory", self._inventory, scope="listings_r")
         add("PUT", f"{v3}/listings/{{listing_id}}/inventory", self._update_inventory, scope="listings_w")
+        add("PATCH", f"{v3}/shops/{{shop_id}}/listings/{{listing_id}}", self._update_listing, scope="listings_w")
 
         control = self._control
         control("GET", "/_sandbox/", self._control_page)
@@ -580,6 +581,30 @@ class EtsySandbox(SandboxApp):
             raise bad(str(exc)) from None
         self.store.replace_inventory(listing, spec, now=self.now())
         return json_response(inventory_json(listing, self._currency(listing.shop_id), show_sku=True))
+
+    def _update_listing(self, request: Request, token: AccessToken | None) -> Response:
+        """updateListing: here only `state` (active | inactive) is applied, the way a seller hides a listing
+        or shows it again. A listing with no quantity cannot be made active."""
+        listing = self._listing_or_404(request)
+        if listing.shop_id != self._path_id(request, "shop_id"):
+            raise EtsyError(404, f"Could not find a Listing with listing_id = {listing.listing_id} in this shop")
+        if token is None or token.user_id != listing.user_id:
+            raise EtsyError(403, f"User does not own Listing {listing.listing_id}")
+        try:
+            body = request.data()
+        except (ValueError, UnicodeDecodeError):
+            raise bad("The body could not be read") from None
+        state = body.get("state")
+        if state is not None:
+            if state not in ("active", "inactive"):
+                raise bad(f"Invalid value for [state]: {state!r}; expected active or inactive")
+            if state == "active" and listing.quantity <= 0:
+                raise bad("A listing with quantity 0 cannot be activated")
+            if state != listing.state:
+                listing.state = state
+                listing.state_timestamp = self.now()
+            listing.updated_timestamp = self.now()
+        return json_response(listing_json(listing, self._currency(listing.shop_id), show_sku=True))
 
     # -- control API -------------------------------------------------------------------------------
     @staticmethod
