@@ -115,6 +115,8 @@ class FulfilmentForm(forms.Form):
 
 class ImportMissingForm(forms.Form):
     MAX_IDS = 50
+    # Amazon's 3-7-7 order number is 19 characters; Etsy receipt ids are shorter.
+    MAX_ID_LENGTH = 19
 
     order_numbers = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                     help_text="Up to 50 marketplace order numbers, one per line or comma-separated.")
@@ -129,6 +131,18 @@ class ImportMissingForm(forms.Form):
         start, end = data.get("date_from"), data.get("date_to")
         if not ids and not start:
             raise forms.ValidationError("Give order numbers or a start date.")
+        if ids and (start or end):
+            raise forms.ValidationError("Give either order numbers or dates, not both: numbers import exactly those "
+                                        "orders, dates every order placed in the range.")
+        too_long = [i for i in ids if len(i) > self.MAX_ID_LENGTH]
+        if too_long:
+            raise forms.ValidationError(f"{too_long[0][:40]}… is longer than any marketplace's order number "
+                                        f"(at most {self.MAX_ID_LENGTH} characters).")
+        today = dt.date.today()
+        if (start and start > today) or (end and end > today):
+            raise forms.ValidationError("The dates are in the future: no orders were placed then yet.")
+        if end and not start:
+            raise forms.ValidationError("Give a start date with the end date.")
         if start and end and end < start:
             raise forms.ValidationError("The end date is before the start date.")
         if start and start < dt.date.today() - dt.timedelta(days=30):

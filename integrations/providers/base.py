@@ -172,6 +172,7 @@ class MarketplaceOrder:
     supply_source_id: str = ""               # Amazon FulfillmentSupplySourceId
     is_pickup: bool = False
     problems: tuple[str, ...] = ()           # data the mapping could not read, for a person to act on
+    marketplace_id: str = ""                 # Amazon: the marketplace the order was placed in
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,7 @@ class _Context:
         self._products: dict[str, Product | None] = {}
         self._page_unread = 0
         self._checked: set[str] = set()
+        self.by_number = False            # "import missing orders" by number: skips are said at INFO
 
     def known(self, ids: Sequence[str]) -> set[str]:
         """The provider asks before reading a page's details: these are imported already."""
@@ -246,6 +247,7 @@ def _import(ctx: _Context, *, provider: MarketplaceProvider, order_ids, is_poll:
     conn = connection_for(integration, provider)
     result = ImportResult(run=run)
     if order_ids:
+        ctx.by_number = True
         ids = list(dict.fromkeys(i.strip() for i in order_ids if i.strip()))
         for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
             batch = ids[start:start + MAX_IDS_PER_REQUEST]
@@ -338,11 +340,29 @@ def _import_page(ctx: _Context, orders: Sequence[MarketplaceOrder]) -> list[tupl
             else:
                 outcomes.append((order.order_id, "existing"))
             continue
+        if not order.raw_status and order.problems:
+            # Not readable at all (e.g. a wrong order number in "import missing orders"): name it.
+            logs.append(_log(integration, ERROR, "orders_import.unreadable",
+                             f"Order {order.order_id} could not be read from the marketplace: "
+                             f"{' '.join(order.problems)}", order.order_id))
+            forget.add(order.order_id)
+            outcomes.append((order.order_id, "skipped"))
+            continue
+        # Asked for by number, an order is held to the poll's rules too, and a person is told why not.
+        asked = ctx.by_number
+        if order.marketplace_id and integration.marketplace_id and order.marketplace_id != integration.marketplace_id:
+            logs.append(_log(integration, INFO if asked else DEBUG, "orders_import.skipped_marketplace",
+                             f"Order {order.order_id} was placed in marketplace {order.marketplace_id}, not in this "
+                             f"integration's {integration.marketplace_id}: not imported.", order.order_id))
+            forget.add(order.order_id)
+            outcomes.append((order.order_id, "skipped"))
+            continue
         if order.fulfilled_by_marketplace or order.state not in (OrderState.READY, OrderState.PARTIALLY_SHIPPED):
-            message = (f"Order {order.order_id} is fulfilled by the marketplace (FBA); not warehouse work."
-                       if order.fulfilled_by_marketplace else
+            message = (f"Order {order.order_id} is fulfilled by the marketplace (FBA); not warehouse work, not "
+                       "imported." if order.fulfilled_by_marketplace else
                        f"Order {order.order_id} is {order.raw_status}; only orders ready to ship are imported.")
-            logs.append(_log(integration, DEBUG, "orders_import.skipped_afn" if order.fulfilled_by_marketplace
+            logs.append(_log(integration, INFO if asked else DEBUG,
+                             "orders_import.skipped_afn" if order.fulfilled_by_marketplace
                              else "orders_import.skipped_status", message, order.order_id))
             forget.add(order.order_id)
             outcomes.append((order.order_id, "skipped"))

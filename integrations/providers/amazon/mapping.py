@@ -342,6 +342,7 @@ def order_from_v0(order: Any, items: Sequence[Any] | None, *,
         supply_source_id=_text(_dict(o.get("FulfillmentInstruction")).get("FulfillmentSupplySourceId")),
         is_pickup=o.get("IsISPU") is True,
         problems=tuple(problems.items),
+        marketplace_id=_text(o.get("MarketplaceId")),
     )
 
 
@@ -460,6 +461,7 @@ def order_from_v2026(order: Any) -> MarketplaceOrder:
                                          "fulfillment.deliverByWindow.latestDateTime"),
         supply_source_id="",
         is_pickup="IN_STORE_PICK_UP" in _list(o.get("programs")),
+        marketplace_id=_text(_dict(o.get("salesChannel")).get("marketplaceId")),
         problems=tuple(problems.items),
     )
 
