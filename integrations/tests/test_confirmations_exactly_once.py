@@ -104,19 +104,21 @@ def test_a_send_that_never_arrived_is_sent_after_the_read_back(amazon, amazon_se
 
 
 def test_temporary_failures_are_logged_once_per_reason_with_the_next_try(amazon, amazon_seller, amazon_integration,
-                                                                        eager_tasks, short_timeout):
+                                                                        eager_tasks, short_timeout, settings):
     order, outbound = amazon_order(amazon, amazon_seller, amazon_integration,
                                    [{"SellerSKU": "CAP-03", "QuantityOrdered": 1}])
-    amazon.post("faults", {"throttle_next": 3, "path_contains": "shipmentConfirmation"})
+    # Two sends answered 503 (not applied): one reason, one entry, though it failed twice.
+    amazon.post("faults", {"fail_next": 2, "error_statuses": [503], "path_contains": "shipmentConfirmation"})
     dispatch(outbound, "Sendle", [PackageSpec("SND-3")])
     retry_now()
-    retry_now()
     entries = list(ConnectionLogEntry.objects.filter(event="confirmation.retry"))
-    assert len(entries) == 1                                    # three throttles, one reason, one entry
+    assert len(entries) == 1
     assert "SND-3" in entries[0].message and "Next try at" in entries[0].message
-    amazon.post("faults", {"fail_next": 1, "error_statuses": [503], "path_contains": "shipmentConfirmation"})
+    assert PackageConfirmation.objects.get().attempts == 2
+    # Throttled past the client's own retries: a new reason, a new entry.
+    amazon.post("faults", {"throttle_next": settings.MARKETPLACE_RETRIES + 1, "path_contains": "shipmentConfirmation"})
     retry_now()
-    assert ConnectionLogEntry.objects.filter(event="confirmation.retry").count() == 2   # a new reason
+    assert ConnectionLogEntry.objects.filter(event="confirmation.retry").count() == 2
     retry_now()
     assert PackageConfirmation.objects.get().state == "confirmed"
     assert len(amazon_confirmations(amazon, amazon_seller, order["AmazonOrderId"])) == 1
