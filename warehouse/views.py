@@ -175,7 +175,7 @@ def order_dispatch(request, scope: Scope, order_id: int):
     order = selectors.outbound_order_get(scope=scope, order_id=order_id)
     if request.POST.get("use_existing"):
         try:
-            outbound_order_dispatch(order=order)
+            order = outbound_order_dispatch(order=order)
             messages.success(request, f"Order {order.reference} dispatched.")
             _tell_what_happens_next(request, order)
         except WarehouseError as exc:
@@ -189,7 +189,7 @@ def order_dispatch(request, scope: Scope, order_id: int):
                     order=order, carrier=form.cleaned_data["carrier"], service=form.cleaned_data["service"],
                     delivery_run_date=form.cleaned_data["delivery_run_date"], packages=form.packages(),
                     allow_duplicate_tracking=form.cleaned_data["allow_duplicate_tracking"])
-                outbound_order_dispatch(order=order, consignment=consignment)
+                order = outbound_order_dispatch(order=order, consignment=consignment)
             messages.success(request, f"Order {order.reference} dispatched with {consignment.carrier}.")
             _tell_what_happens_next(request, order)
             return redirect("web:order_detail", order_id=order.id)
