@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0003_confirmation_read_back'),
+        ('integrations', '0004_confirmation_read_back'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0004_log_entries_plural'),
+        ('integrations', '0005_log_entries_plural'),
     ]
 
     operations = [
