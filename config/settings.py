@@ -8,6 +8,7 @@ FIELD_ENCRYPTION_KEYS; the app refuses to start without them.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -187,6 +188,9 @@ CELERY_BEAT_SCHEDULE = {
     "inventory-push-due": {"task": "integrations.tasks.inventory_push_due",
                            "schedule": env.float("INVENTORY_TICK_SECONDS", default=300.0)},
     "connection-log-prune": {"task": "integrations.tasks.connection_log_prune", "schedule": 6 * 3600.0},
+    # Daily: Amazon addresses whose orders are done lose their personal fields (pii/services.py).
+    "pii-purge-due": {"task": "pii.tasks.pii_purge_due",
+                      "schedule": crontab(hour=env.int("PII_PURGE_HOUR_UTC", default=3), minute=17)},
 }
 
 # --- REST API -------------------------------------------------------------------------------

@@ -245,6 +245,21 @@ class StockLevelAdmin(TenantScopedAdmin):
 class AddressAdmin(TenantScopedAdmin):
     list_display = ("id", "city", "country", "source", "is_active", "personal_data_purged_at")
     list_filter = ("source", "is_active", "hidden_from_search")
+    # Personal fields are encrypted and never searchable; purged addresses are hidden from searches.
+    search_fields = ("city", "postcode")
+    readonly_fields = ("source", "is_active", "hidden_from_search", "personal_data_purged_at")
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term:
+            queryset = queryset.filter(hidden_from_search=False)
+        return queryset, may_have_duplicates
+
+    def has_change_permission(self, request, obj=None):
+        # Purged is for good: nobody types the data back in.
+        if obj is not None and obj.personal_data_purged_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
 
 
 class OrderLineInline(TenantScopedInline):

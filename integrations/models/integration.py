@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from ..fields import EncryptedTextField
+from config.fields import EncryptedTextField
 
 
 class Integration(models.Model):

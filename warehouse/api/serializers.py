@@ -197,12 +197,31 @@ class StockBulkResponseSerializer(serializers.Serializer):
 # --- outbound orders and consignments -------------------------------------------------------------
 
 class AddressSerializer(serializers.ModelSerializer):
+    # Declared rather than derived: the model stores these encrypted (as text), the API speaks plain values.
+    contact_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    street_address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    street_address_2 = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    telephone = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                        min_value=-90, max_value=90)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
+                                         min_value=-180, max_value=180)
+    personal_data_notice = serializers.SerializerMethodField(
+        help_text='"Personal data removed on YYYY-MM-DD" once the purge has cleared the personal fields '
+                  "(they are then empty for good); otherwise empty.")
+
     class Meta:
         model = Address
         fields = ["contact_name", "company_name", "street_address", "street_address_2", "city", "state",
                   "postcode", "country", "telephone", "email", "latitude", "longitude", "source",
-                  "personal_data_purged_at"]
+                  "personal_data_purged_at", "personal_data_notice"]
         read_only_fields = ["source", "personal_data_purged_at"]
+
+    def get_personal_data_notice(self, address) -> str:
+        purged = getattr(address, "personal_data_purged_at", None)
+        return f"Personal data removed on {purged.date().isoformat()}" if purged else ""
 
 
 class OrderLineSerializer(serializers.ModelSerializer):

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from config.fields import EncryptedDecimalField, EncryptedTextField
+
 
 class Address(models.Model):
     class Source(models.TextChoices):
@@ -17,18 +19,20 @@ class Address(models.Model):
     tenant = models.ForeignKey("warehouse.Tenant", on_delete=models.CASCADE, related_name="addresses")
     customer = models.ForeignKey("warehouse.Customer", null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="addresses")
-    contact_name = models.CharField(max_length=200, blank=True)
-    company_name = models.CharField(max_length=200, blank=True)
-    street_address = models.CharField(max_length=300, blank=True)
-    street_address_2 = models.CharField(max_length=300, blank=True)
+    # Personal fields are encrypted at rest (Amazon's Data Protection Policy); city, state, postcode and
+    # country stay plain for search and reporting. Encrypted columns cannot be searched.
+    contact_name = EncryptedTextField(max_length=200, blank=True)
+    company_name = EncryptedTextField(max_length=200, blank=True)
+    street_address = EncryptedTextField(max_length=300, blank=True)
+    street_address_2 = EncryptedTextField(max_length=300, blank=True)
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=100, blank=True)
     postcode = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
-    telephone = models.CharField(max_length=60, blank=True)
-    email = models.EmailField(blank=True)
-    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    telephone = EncryptedTextField(max_length=60, blank=True)
+    email = EncryptedTextField(max_length=254, blank=True)
+    latitude = EncryptedDecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = EncryptedDecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     is_active = models.BooleanField(default=True)
     hidden_from_search = models.BooleanField(default=False)
@@ -38,6 +42,20 @@ class Address(models.Model):
 
     class Meta:
         verbose_name_plural = "addresses"
+        constraints = [
+            # Purged means empty for good: no row can hold personal data once it is marked purged.
+            models.CheckConstraint(
+                name="purged_address_holds_no_personal_data",
+                condition=Q(personal_data_purged_at__isnull=True) | Q(
+                    contact_name="", company_name="", street_address="", street_address_2="", telephone="",
+                    email="", latitude__isnull=True, longitude__isnull=True, is_active=False,
+                    hidden_from_search=True)),
+        ]
+        indexes = [
+            # The purge walks each tenant's not-yet-purged Amazon addresses in id order.
+            models.Index(fields=["tenant", "id"], name="address_amazon_unpurged",
+                         condition=Q(source="amazon", personal_data_purged_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         # No personal data in the string form: it ends up in logs and admin breadcrumbs.
