@@ -46,7 +46,32 @@ def _rewrite(apps, schema_editor, convert) -> None:
                     updates.append([*new, row_id])
             if updates:
                 cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", updates)
+                if schema_editor.connection.vendor == "postgresql":
+                    # Run the deferred foreign-key checks the updates queued now: PostgreSQL refuses to
+                    # alter the table later in this transaction while they are pending.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
             last = rows[-1][0]
+
+
+def fk_checked_at_insert(apps, schema_editor):
+    """PostgreSQL: the order → address foreign key is checked when the order is inserted, not at commit.
+
+    The check locks the address row (FOR KEY SHARE) from the insert to the end of the transaction, so
+    the purge's FOR UPDATE on that address waits for an import still writing an order for it, and then
+    sees the order. Django creates foreign keys DEFERRABLE INITIALLY DEFERRED, which would take that lock
+    only at commit, after the purge had already looked. SQLite runs one writer at a time: nothing to do.
+    """
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT c.conname FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+            WHERE c.conrelid = 'warehouse_outboundorder'::regclass AND c.contype = 'f'
+              AND a.attname = 'delivery_address_id'""")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE warehouse_outboundorder ALTER CONSTRAINT "
+                           f"{schema_editor.quote_name(name)} NOT DEFERRABLE")
 
 
 def encrypt_rows(apps, schema_editor):
@@ -116,6 +141,7 @@ class Migration(migrations.Migration):
             field=config.fields.EncryptedTextField(blank=True, max_length=60),
         ),
         migrations.RunPython(encrypt_rows, decrypt_rows, elidable=False),
+        migrations.RunPython(fk_checked_at_insert, migrations.RunPython.noop, elidable=False),
         migrations.AddIndex(
             model_name='address',
             index=models.Index(condition=models.Q(('personal_data_purged_at__isnull', True), ('source', 'amazon')), fields=['tenant', 'id'], name='address_amazon_unpurged'),
