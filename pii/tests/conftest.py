@@ -7,6 +7,15 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+# The Amazon sandbox fixtures, for the end-to-end test that nothing is left after a purge.
+from integrations.tests.conftest import (  # noqa: F401
+    amazon,
+    amazon_integration,
+    amazon_seller,
+    eager_tasks,
+    products,
+    second_warehouse,
+)
 from tests.factories import ProductFactory, StockLevelFactory
 from warehouse.models import Address, Consignment, OutboundOrder
 from tests.factories import make_order as _make_order

@@ -74,14 +74,6 @@ def test_the_beat_task_fans_out_per_tenant_and_returns_counts_only(orders, tenan
     assert pii_purge_tenant_task.delay(999_999).get() is None
 
 
-@pytest.fixture
-def eager_tasks():
-    old = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = True, True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = old
-
-
 # --- racing an import --------------------------------------------------------------------------
 
 def _waiting_on_a_lock() -> int:

@@ -22,17 +22,9 @@ from django.utils import timezone
 
 from integrations.models import ConnectionLogEntry, PackageConfirmation, PendingImport
 from integrations.tasks import orders_import_task
-from integrations.tests.conftest import (  # noqa: F401  (fixtures)
-    amazon,
-    amazon_integration,
-    amazon_seller,
-    eager_tasks,
-    products,
-    second_warehouse,
-)
 from pii.services import pii_purge_tenant
 from tests.factories import ProductFactory, StockLevelFactory, UserFactory
-from warehouse.models import Address, OutboundOrder
+from warehouse.models import OutboundOrder
 from warehouse.services import PackageSpec, consignment_create, outbound_order_allocate, outbound_order_dispatch
 
 AU = "A39IBJ37TRP1C6"
