@@ -1,6 +1,8 @@
 """The parts that run: Celery worker and beat against real Redis, and `make run`'s embedded setup."""
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -86,6 +88,23 @@ def test_make_run_configuration_migrates_and_checks(tmp_path):
                                      "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL)"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert probe.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
+
+    # The demo's Amazon orders: the purge counts them dry, clears the eligible ones, and then the
+    # database file holds no Amazon buyer's name, street or phone (encrypted before, empty after).
+    from warehouse.management.commands.seed_demo import AMAZON_DEMO_ORDERS
+
+    dry = subprocess.run(manage + ["pii_purge", "--dry-run"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert json.loads(dry.stdout) == {"tenant": "harbour", "dry_run": True, "eligible": 3, "cleared": 0,
+                                      "kept": {"dispatched_under_30_days": 1, "open_order": 1}}, dry.stderr[-2000:]
+    real = subprocess.run(manage + ["pii_purge"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(real.stdout)["cleared"] == 3, real.stderr[-2000:]
+    db = sqlite3.connect(tmp_path / "hub.sqlite3")
+    dump = "\n".join(db.iterdump())
+    db.close()
+    assert "Sydney" in dump
+    for _, buyer, street, phone, *_ in AMAZON_DEMO_ORDERS:
+        assert buyer not in dump and street not in dump and phone not in dump
 
 
 def test_embedded_broker_delivers_a_task_to_a_worker(tmp_path):

@@ -8,7 +8,27 @@ from django.db import transaction
 from django.utils import timezone
 
 from warehouse.models import Customer, OutboundOrder, Product, ProductAlternativeCode, Tenant, User, Warehouse
-from warehouse.services import AddressData, LineSpec, StockCount, outbound_order_create, stock_levels_set_on_hand
+from warehouse.services import (
+    AddressData,
+    LineSpec,
+    PackageSpec,
+    StockCount,
+    consignment_create,
+    outbound_order_create,
+    outbound_order_dispatch,
+    outbound_order_reject,
+    stock_levels_set_on_hand,
+)
+
+# Amazon orders of Koala Mugs at different ages, so that `pii_purge --dry-run` has something to count:
+# (order id, buyer, street, phone, what happened, days ago, delivery run days ago). Made-up people.
+AMAZON_DEMO_ORDERS = (
+    ("250-4417001-1000001", "Olivia Brennan", "14 Bellbird Lane", "+61 491 570 156", "dispatched", 45, 44),
+    ("250-4417001-1000002", "Marcus Tran", "3/88 Ironbark Rd", "+61 491 570 157", "dispatched", 38, None),
+    ("250-4417001-1000003", "Priya Raman", "9 Kookaburra St", "+61 491 570 158", "rejected", 10, None),
+    ("250-4417001-1000004", "Hamish Doyle", "52 Wattle Ave", "+61 491 570 159", "dispatched", 12, 11),
+    ("250-4417001-1000005", "Sophie Laurent", "7 Jacaranda Pde", "+61 491 570 110", "open", 0, None),
+)
 
 DEMO_LOGINS = (
     ("admin", "admin-demo-pass", "tenant admin of Harbour Logistics"),
@@ -89,6 +109,31 @@ class Command(BaseCommand):
                     required_collection_date=today + dt.timedelta(days=1),
                     required_delivery_date=today + dt.timedelta(days=4))
 
+        if not OutboundOrder.objects.filter(tenant=tenant, source="amazon").exists():
+            self._amazon_orders(tenant, mugs, syd, products["DEMO-MUG-01"])
+
         self.stdout.write(self.style.SUCCESS("Demo data ready." if created else "Demo data already loaded."))
         for username, password, what in DEMO_LOGINS:
             self.stdout.write(f"  login {username} / {password}  ({what})")
+
+    def _amazon_orders(self, tenant, customer, warehouse, product):
+        """Amazon orders dispatched or rejected long enough ago for the purge, and some not yet."""
+        now = timezone.now()
+        for order_id, buyer, street, phone, what, days, run_days in AMAZON_DEMO_ORDERS:
+            when = now - dt.timedelta(days=days)
+            order = outbound_order_create(
+                tenant=tenant, customer=customer, warehouse=warehouse, reference=order_id, source="amazon",
+                shipping_method="Standard", lines=[LineSpec(product=product, quantity=1)], allocate=True,
+                delivery_address=AddressData(contact_name=buyer, street_address=street, city="Sydney", state="NSW",
+                                             postcode="2000", country="AU", telephone=phone, source="amazon"))
+            if what == "dispatched":
+                run_date = (now - dt.timedelta(days=run_days)).date() if run_days is not None else None
+                consignment = consignment_create(order=order, carrier="Australia Post", delivery_run_date=run_date,
+                                                 packages=[PackageSpec(tracking_number=f"AP{order.id:09d}AU")])
+                outbound_order_dispatch(order=order, consignment=consignment, dispatched_at=when)
+            elif what == "rejected":
+                outbound_order_reject(order=order, reason="Address undeliverable")
+            if what != "open":
+                # Back-date the last change as if it had happened then.
+                OutboundOrder.objects.filter(pk=order.pk).update(created_at=when, updated_at=when)
+                order.consignments.update(created_at=when, updated_at=when)
