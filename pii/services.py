@@ -19,7 +19,7 @@ Each batch is a handful of statements whatever its size (2,000 addresses by defa
 batch of the tenant's unpurged Amazon addresses (SELECT … FOR UPDATE, in id order), read the range of
 their orders' ids, clear the eligible ones (one UPDATE whose WHERE is the rules), count the others by why
 they are kept (one GROUP BY). Safe beside imports: an order being inserted for an address holds a
-key-share lock on it (the foreign key is checked at insert, see warehouse migration 0002), so the batch
+key-share lock on it (the foreign key is checked at insert, see warehouse migration 0003), so the batch
 waits for that insert to commit and then sees the order; an order inserted after the lock waits for the
 batch to commit. Idempotent: a cleared address leaves the set, and running again clears nothing twice.
 """

@@ -96,7 +96,7 @@ def decrypt_rows(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('warehouse', '0001_initial'),
+        ('warehouse', '0002_api_hardening'),
     ]
 
     operations = [
