@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from warehouse.api.docs import SchemaView, swagger_ui
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -9,8 +10,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/billing/", include("billing.api.urls")),
     path("api/v1/", include("warehouse.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", swagger_ui, name="api-docs"),
     path("integrations/", include("integrations.urls")),
     path("billing/", include("billing.urls")),
     path("", include("warehouse.urls")),

@@ -6,11 +6,17 @@ see and create only their own tenant's rows, and foreign keys offer only their t
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.contenttypes.views import shortcut
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.urls import path
 
 from . import models
-from .services import api_key_create
+from .services import api_key_create, api_key_revoke
 
 
 def tenant_of(request):
@@ -25,6 +31,33 @@ def may_use_admin(request) -> bool:
 # The staff flag alone is not enough: only tenant admins and platform superusers use the admin, so a
 # customer user who was given staff access by mistake still cannot get in.
 admin.site.has_permission = may_use_admin
+
+
+def scoped_shortcut(request, content_type_id, object_id):
+    """The admin's "view on site" redirect (/admin/r/<ct>/<id>/), answered only for objects the signed-in
+    admin may see. Anything else is the same plain 404, so it never tells whether an object exists in
+    another tenant."""
+    content_type = ContentType.objects.filter(pk=content_type_id).first()
+    model = content_type.model_class() if content_type else None
+    model_admin = admin.site._registry.get(model)
+    try:
+        visible = model_admin is not None and model_admin.get_queryset(request).filter(pk=object_id).exists()
+    except (ValueError, ValidationError):
+        visible = False
+    if not visible:
+        raise Http404("Not found.")
+    return shortcut(request, content_type_id, object_id)
+
+
+def _admin_urls(get_urls):
+    def urls():
+        # Ahead of Django's own r/ route, which looks the object up in every tenant.
+        return [path("r/<int:content_type_id>/<path:object_id>/", admin.site.admin_view(scoped_shortcut),
+                     name="view_on_site"), *get_urls()]
+    return urls
+
+
+admin.site.get_urls = _admin_urls(admin.site.get_urls)
 
 
 class TenantChoicesMixin:
@@ -75,6 +108,16 @@ class TenantScopedAdmin(TenantChoicesMixin, admin.ModelAdmin):
         qs = super().get_queryset(request)
         tenant = tenant_of(request)
         return qs if tenant is None else qs.filter(**{self.tenant_path: tenant})
+
+    def get_list_filter(self, request):
+        """Filters on a related model ("By customer", "By warehouse") offer only the objects this admin's
+        own rows point at; Django's default lists the whole table, every tenant's names included."""
+        filters = []
+        for item in super().get_list_filter(request):
+            if isinstance(item, str) and "__" not in item and self.model._meta.get_field(item).is_relation:
+                item = (item, admin.RelatedOnlyFieldListFilter)
+            filters.append(item)
+        return filters
 
     def get_exclude(self, request, obj=None):
         excluded = list(super().get_exclude(request, obj) or [])
@@ -180,12 +223,27 @@ class UserAdmin(TenantScopedAdmin, DjangoUserAdmin):
     def get_exclude(self, request, obj=None):
         return []
 
+    actions = ["unlock_login"]
+
+    @admin.action(description="Unlock log-in (clear failed log-ins)")
+    def unlock_login(self, request, queryset):
+        # The queryset is this admin's own tenant's users only. Address lockouts are lifted by a platform
+        # superuser (Axes → Access attempts) or lapse after LOGIN_LOCKOUT_MINUTES.
+        from axes.utils import reset
+
+        names = list(queryset.values_list("username", flat=True))
+        for name in names:
+            reset(username=name)
+        self.message_user(request, f"{len(names)} log-in(s) unlocked.")
+
 
 @admin.register(models.ApiKey)
 class ApiKeyAdmin(TenantScopedAdmin):
-    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("prefix", "created_at", "last_used_at", "created_by")
-    fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at", "created_by")
+    """Revocation is one-way: only the Revoke action sets it (with who and when), and no form clears it."""
+
+    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at", "revoked_by")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "created_by", "revoked_at", "revoked_by")
+    fields = ("name", "prefix", "created_at", "last_used_at", "created_by", "revoked_at", "revoked_by")
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):
@@ -205,9 +263,10 @@ class ApiKeyAdmin(TenantScopedAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = 0
+        for key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(tenant=key.tenant, key=key, by=request.user)
+            count += 1
         self.message_user(request, f"{count} key(s) revoked.")
 
 
@@ -235,10 +294,22 @@ class ProductAdmin(TenantScopedAdmin):
     inlines = [AlternativeCodeInline]
 
 
+class StockLevelForm(forms.ModelForm):
+    def clean_on_hand(self):
+        on_hand = self.cleaned_data["on_hand"]
+        if on_hand < self.instance.allocated:
+            raise ValidationError(f"{self.instance.allocated} are allocated to open orders; on hand cannot be "
+                                  f"less.")
+        return on_hand
+
+
 @admin.register(models.StockLevel)
 class StockLevelAdmin(TenantScopedAdmin):
     list_display = ("product", "warehouse", "on_hand", "allocated", "updated_at")
     list_filter = ("warehouse",)
+    form = StockLevelForm
+    # Allocations are made and released by the order services only.
+    readonly_fields = ("allocated",)
 
 
 @admin.register(models.Address)
@@ -262,17 +333,49 @@ class AddressAdmin(TenantScopedAdmin):
         return super().has_change_permission(request, obj)
 
 
+def _lines_editable(order) -> bool:
+    """Lines (and the customer and warehouse) change only while the order is a draft: once allocated, its
+    stock is reserved line by line, and only the order services (cancel, reject, dispatch) move it."""
+    return order is None or order.status == models.OutboundOrder.Status.DRAFT
+
+
 class OrderLineInline(TenantScopedInline):
     model = models.OutboundOrderLine
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and _lines_editable(obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _lines_editable(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and _lines_editable(obj)
 
 
 @admin.register(models.OutboundOrder)
 class OutboundOrderAdmin(TenantScopedAdmin):
     list_display = ("reference", "customer", "warehouse", "status", "source", "required_collection_date", "updated_at")
-    list_filter = ("status", "source", "warehouse")
+    list_filter = ("status", "source", "customer", "warehouse")
     search_fields = ("reference",)
     inlines = [OrderLineInline]
     readonly_fields = ("status", "dispatched_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if _lines_editable(obj) else [*fields, "customer", "warehouse"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting an order that holds stock would leave that stock allocated for good: cancel it instead.
+        allocated = obj is not None and obj.status in models.OutboundOrder.ALLOCATED_STATUSES
+        return super().has_delete_permission(request, obj) and not allocated
+
+    def delete_queryset(self, request, queryset):
+        held = queryset.filter(status__in=models.OutboundOrder.ALLOCATED_STATUSES)
+        if held.exists():
+            self.message_user(request, f"Not deleted: {', '.join(held.values_list('reference', flat=True))} "
+                                       f"hold allocated stock; cancel them first.", messages.ERROR)
+            queryset = queryset.exclude(pk__in=held.values("pk"))
+        super().delete_queryset(request, queryset)
 
 
 class PackageLineInline(TenantScopedInline):

@@ -103,6 +103,10 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
     integration = state.integration
     if integration.marketplace != marketplace or integration.status == Status.DELETED:
         raise IntegrationError("This connection attempt does not belong to this marketplace.")
+    # Permission is checked again here, not only when Connect was pressed: it may have been withdrawn since.
+    if not user_may_manage(user=user, customer=integration.customer):
+        raise IntegrationError("You may no longer set up integrations for this customer, so nothing was saved. "
+                               "Ask your warehouse to allow self-managed integrations for your login.")
     if params.get("error"):
         raise IntegrationError(f"The marketplace connection was not authorised "
                                f"({params.get('error_description') or params['error']}). Nothing was saved.")

@@ -377,3 +377,22 @@ def test_integration_list_counts_recent_errors(client, admin_user, amazon_integr
     client.force_login(admin_user)
     page = client.get("/integrations/").content.decode()
     assert f'href="/integrations/{amazon_integration.id}/?level=ERROR">2</a>' in page
+
+
+@pytest.mark.django_db
+def test_callback_refuses_a_customer_user_whose_permission_was_withdrawn(client, customer, customer_user,
+                                                                         amazon_app, amazon_sandbox):
+    """Permission is checked again in the callback: withdrawn after Connect was pressed, nothing is saved."""
+    sp = amazon_sandbox.seed_seller()["selling_partner_id"]
+    customer_user.may_self_manage_integrations = True
+    customer_user.save()
+    client.force_login(customer_user)
+    integration = start_amazon_wizard(client, customer)
+    _, callback = connect_amazon(client, integration, sp)
+    customer_user.may_self_manage_integrations = False         # the admin withdraws it meanwhile
+    customer_user.save()
+    response = client.get(local(callback))
+    assert response.status_code == 400
+    assert "no longer set up integrations" in response.content.decode()
+    integration.refresh_from_db()
+    assert not integration.is_connected and integration.refresh_token == ""

@@ -3,7 +3,10 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from django.conf import settings
+
 from ..models import ApiKey
+from ..security import api_key_failure_record, api_key_failures, client_ip
 from ..services import api_key_authenticate
 
 
@@ -23,7 +26,8 @@ class ApiKeyPrincipal:
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Api-Key <prefix>.<secret>`."""
+    """`Authorization: Api-Key <prefix>.<secret>`. An address that sent API_KEY_FAILURE_LIMIT wrong keys
+    within API_KEY_FAILURE_WINDOW seconds gets 429s (even for a right key) until the window lapses."""
 
     keyword = "Api-Key"
 
@@ -34,11 +38,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, raw = header.partition(" ")
         if keyword.lower() != self.keyword.lower():
             return None
-        if not raw.strip():
-            raise exceptions.AuthenticationFailed("The Api-Key header has no key.")
-        key = api_key_authenticate(raw_key=raw)
+        ip = client_ip(request) or "unknown"
+        if api_key_failures(ip) >= settings.API_KEY_FAILURE_LIMIT:
+            raise exceptions.Throttled(wait=settings.API_KEY_FAILURE_WINDOW,
+                                       detail="Too many wrong API keys from this address.")
+        key = api_key_authenticate(raw_key=raw) if raw.strip() else None
         if key is None:
-            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+            api_key_failure_record(ip)
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key." if raw.strip()
+                                                  else "The Api-Key header has no key.")
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request) -> str:

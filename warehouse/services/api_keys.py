@@ -29,12 +29,15 @@ def api_key_create(*, tenant: Tenant, name: str, created_by: User | None = None)
     return key, f"{prefix}.{secret}"
 
 
-def api_key_revoke(*, tenant: Tenant, key: ApiKey) -> ApiKey:
-    if key.tenant_id != tenant.id:
+@transaction.atomic
+def api_key_revoke(*, tenant: Tenant, key: ApiKey, by: User | None = None) -> ApiKey:
+    """Revokes the key for good, recording who and when; a revoked key stays revoked."""
+    key = ApiKey.objects.select_for_update().filter(pk=key.pk, tenant=tenant).first()
+    if key is None:
         raise ApiKey.DoesNotExist
     if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
+        key.revoked_at, key.revoked_by = timezone.now(), by
+        key.save(update_fields=["revoked_at", "revoked_by"])
     return key
 
 

@@ -159,11 +159,13 @@ def test_foreign_key_choices_are_limited_to_the_tenant(as_staff, mine, theirs):
 
 
 def test_inline_choices_are_limited_to_the_tenant(as_staff, mine, theirs):
-    body = text(as_staff.get(f"/admin/warehouse/outboundorder/{mine.order.pk}/change/"))
+    # A draft: an allocated order's lines are read-only.
+    draft = make_order(customer=mine.customer, warehouse=mine.warehouse, products_qty=[(mine.product, 1)])
+    body = text(as_staff.get(f"/admin/warehouse/outboundorder/{draft.pk}/change/"))
     assert options(body, "lines-__prefix__-product") == {str(mine.product.pk)}
 
     body = text(as_staff.get(f"/admin/warehouse/package/{mine.package.pk}/change/"))
-    assert options(body, "lines-__prefix__-order_line") == {str(mine.line.pk)}
+    assert options(body, "lines-__prefix__-order_line") == {str(mine.line.pk), str(draft.lines.get().pk)}
 
 
 def test_a_foreign_choice_posted_anyway_is_refused(as_staff, mine, theirs):
