@@ -204,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
     # Daily: Amazon addresses whose orders are done lose their personal fields (pii/services.py).
     "pii-purge-due": {"task": "pii.tasks.pii_purge_due",
                       "schedule": crontab(hour=env.int("PII_PURGE_HOUR_UTC", default=3), minute=17)},
+    "alerts-due": {"task": "integrations.tasks.alerts_due_task",
+                   "schedule": env.float("ALERTS_TICK_SECONDS", default=300.0)},
 }
 
 # --- REST API -------------------------------------------------------------------------------
@@ -280,6 +282,13 @@ ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
 ETSY_REQUESTS_PER_DAY = env.int("ETSY_REQUESTS_PER_DAY", default=10000)
 # A new integration's first import: every open order of this many days.
 ORDERS_FIRST_IMPORT_DAYS = env.int("ORDERS_FIRST_IMPORT_DAYS", default=30)
+
+# --- e-mail (setup links, alerts) -----------------------------------------------------------
+# Development prints every e-mail on the console (`make run`); production sets EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587 (django-environ's email URL).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Integration hub <hub@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -22,3 +22,9 @@ class IntegrationsConfig(AppConfig):
         order_filters.register(order_filter_by_integration())
         # The order page and the dispatch answers show each package's marketplace confirmation.
         register_order_describer(order_marketplace_status)
+
+        from warehouse import dashboard
+
+        from .selectors import dashboard_panel
+
+        dashboard.register(dashboard_panel())

@@ -25,6 +25,16 @@ class CustomerPickForm(forms.Form):
         self.fields["customer"].choices = [("", "All customers"), *[(c.id, c.name) for c in customers]]
 
 
+class AlertSettingsForm(forms.Form):
+    recipients = forms.CharField(required=False, label="Alert recipients", max_length=5000,
+                                 widget=forms.Textarea(attrs={"rows": 4}),
+                                 help_text="E-mail addresses, one per line. Empty: no alert e-mails.")
+
+
+class ShareSetupLinkForm(forms.Form):
+    email = forms.EmailField(label="Brand's e-mail address", max_length=254)
+
+
 class NameForm(forms.Form):
     name = forms.CharField(max_length=100)
 

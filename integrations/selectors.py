@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from warehouse.charts import BarChart, Series, day_label, day_values, last_days
 from warehouse.errors import NotFound
 from warehouse.selectors import Scope
 
@@ -71,3 +73,76 @@ def confirmation_get(*, scope: Scope, confirmation_id: int) -> PackageConfirmati
     if row is None:
         raise NotFound("Confirmation not found.")
     return row
+
+
+# --- what the pages draw: activity per day, health at a glance, confirmation delays -----------------
+
+CHART_DAYS = 30
+DELAY_BUCKETS = [("under 1 min", dt.timedelta(minutes=1)), ("1–5 min", dt.timedelta(minutes=5)),
+                 ("5–15 min", dt.timedelta(minutes=15)), ("15–60 min", dt.timedelta(hours=1)),
+                 ("1–4 h", dt.timedelta(hours=4)), ("over 4 h", None)]
+
+
+def _per_day(qs, field: str) -> dict[dt.date, int]:
+    rows = qs.annotate(day=TruncDate(field)).values("day").annotate(n=Count("id")).order_by()
+    return {row["day"]: row["n"] for row in rows}
+
+
+def integration_activity_chart(*, integration: Integration, days: int = CHART_DAYS) -> BarChart:
+    """Orders imported and errors logged per day (errors are kept 7 days, like the log)."""
+    today = timezone.localdate()
+    span = last_days(days, today=today)
+    since = timezone.make_aware(dt.datetime.combine(span[0], dt.time.min))
+    imported = _per_day(integration.imported_orders.filter(created_at__gte=since), "created_at")
+    errors = _per_day(integration.log.filter(level=ConnectionLogEntry.Level.ERROR, created_at__gte=since), "created_at")
+    return BarChart(slug=f"integration-{integration.id}-activity",
+                    title=f"Orders imported and errors per day, last {days} days",
+                    categories=[day_label(d) for d in span], x_label_every=7,
+                    series=[Series("Orders imported", day_values(imported, span), "series-0"),
+                            Series("Errors", day_values(errors, span), "errors")])
+
+
+def integration_health(*, scope: Scope) -> list[dict]:
+    """Per live integration: status, last import, how far behind its import is, errors today and this week."""
+    now = timezone.now()
+    qs = integration_list(scope=scope).annotate(
+        errors_24h=Count("log", filter=Q(log__level="ERROR", log__created_at__gte=now - dt.timedelta(hours=24))))
+    return [{"integration": i, "last_import_at": i.last_import_at,
+             "lag": (now - i.orders_watermark) if i.orders_watermark and i.status == Integration.Status.ACTIVE else None,
+             "errors_24h": i.errors_24h, "errors_7d": i.open_errors} for i in qs]
+
+
+def confirmation_delay_chart(*, scope: Scope, days: int = CHART_DAYS) -> BarChart:
+    """How long after dispatch the marketplace was told, for the packages confirmed in the period."""
+    since = timezone.now() - dt.timedelta(days=days)
+    qs = PackageConfirmation.objects.filter(
+        integration__tenant=scope.tenant, state=PackageConfirmation.State.CONFIRMED, confirmed_at__gte=since,
+        imported_order__order__dispatched_at__isnull=False)
+    if scope.customer is not None:
+        qs = qs.filter(integration__customer=scope.customer)
+    qs = qs.annotate(delay=ExpressionWrapper(F("confirmed_at") - F("imported_order__order__dispatched_at"),
+                                             output_field=DurationField()))
+    counts, lower = {}, None
+    for label, upper in DELAY_BUCKETS:
+        cond = Q()
+        if lower is not None:
+            cond &= Q(delay__gte=lower)
+        if upper is not None:
+            cond &= Q(delay__lt=upper)
+        counts[f"bucket_{len(counts)}"] = Count("id", filter=cond)
+        lower = upper
+    found = qs.aggregate(**counts)
+    return BarChart(slug="confirmation-delay", title=f"Dispatch to marketplace confirmation, packages of the last {days} days",
+                    categories=[label for label, _ in DELAY_BUCKETS], category_header="Delay",
+                    series=[Series("Packages", [found[f"bucket_{n}"] or 0 for n in range(len(DELAY_BUCKETS))], "series-2")],
+                    empty_text="No package confirmed in this period yet.")
+
+
+def dashboard_panel():
+    """The dashboard's integrations panel: each integration's health and the confirmation delays."""
+    from warehouse.dashboard import DashboardPanel
+
+    def context(scope: Scope) -> dict:
+        return {"health": integration_health(scope=scope), "delay_chart": confirmation_delay_chart(scope=scope)}
+
+    return DashboardPanel(name="integrations", template="integrations/_dashboard_panel.html", context=context)

@@ -239,3 +239,24 @@ def connection_log_prune() -> int:
     OAuthState.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
     push_deliveries_prune()
     return ConnectionLogEntry.objects.filter(created_at__lt=now - dt.timedelta(days=ConnectionLogEntry.RETENTION_DAYS)).delete()[0]
+
+
+@shared_task(acks_late=True)
+def alerts_due_task() -> int:
+    """Beat: queue one e-mail task for each integration and reason that needs an alert now."""
+    from .services.alerts import alerts_due
+
+    pairs = alerts_due()
+    for integration_id, reason in pairs:
+        alert_send_task.delay(integration_id, reason)
+    return len(pairs)
+
+
+@shared_task(acks_late=True, bind=True, max_retries=3, default_retry_delay=60)
+def alert_send_task(self, integration_id: int, reason: str) -> bool:
+    from .services.alerts import alerts_send_due
+
+    try:
+        return bool(alerts_send_due(pairs=[(integration_id, reason)]))
+    except OSError as exc:          # the SMTP server is down or refused: try again shortly
+        raise self.retry(exc=exc) from exc

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from billing.selectors import active_integrations_count, integration_history
 from warehouse import selectors as wh
 from warehouse.selectors import Scope
-from warehouse.views import scoped
+from warehouse.views import scoped, tenant_admin_only
 
 from . import selectors
 from .errors import IntegrationError
@@ -32,10 +32,12 @@ from .forms import (
     LogFilterForm,
     NameForm,
     NewIntegrationForm,
+    AlertSettingsForm,
     OrderCreationForm,
+    ShareSetupLinkForm,
 )
 from .models import Integration
-from .services import setup
+from .services import alerts, setup, setup_links
 from .providers.base import ProviderError
 from .providers.registry import marketplaces
 
@@ -175,6 +177,10 @@ def integration_setup(request, scope: Scope, integration_id: int, step: int):
             except IntegrationError as exc:
                 form.add_error(None, exc.message)
     context["form"] = form
+    if step == 2 and request.user.is_tenant_admin:
+        context["share_form"] = ShareSetupLinkForm()
+        context["setup_links"] = integration.setup_links.select_related("created_by")[:10]
+        context["now"] = timezone.now()
     return render(request, f"integrations/setup_step{step}.html", context,
                   status=400 if request.method == "POST" else 200)
 
@@ -196,10 +202,28 @@ def integration_connect(request, scope: Scope, integration_id: int):
     return redirect(url)
 
 
-@scoped
-def oauth_callback(request, scope: Scope, marketplace: str):
+def oauth_callback(request, marketplace: str):
+    """The marketplaces' redirect after consent. A brand that came through an e-mailed setup link has
+    no login: its state row names the link, and only that one Connect is completed."""
     if marketplace not in Integration.Marketplace.values:
         raise Http404("Unknown marketplace.")
+    if setup.connect_state_is_setup_link(request.GET.get("state", "")):
+        return _setup_link_callback(request, marketplace)
+    return _user_oauth_callback(request, marketplace)
+
+
+def _setup_link_callback(request, marketplace: str):
+    try:
+        integration = setup.integration_connect_complete(
+            marketplace=marketplace, params=request.GET.dict(), user=None,
+            session_key=request.session.session_key or "", redirect_uri=_redirect_uri(marketplace))
+    except IntegrationError as exc:
+        return render(request, "integrations/setup_link.html", {"refusal": exc.message}, status=400)
+    return render(request, "integrations/setup_link_done.html", {"integration": integration})
+
+
+@scoped
+def _user_oauth_callback(request, scope: Scope, marketplace: str):
     try:
         integration = setup.integration_connect_complete(
             marketplace=marketplace, params=request.GET.dict(), user=request.user,
@@ -233,6 +257,7 @@ def integration_detail(request, scope: Scope, integration_id: int):
         "history": integration_history(integration=integration) if request.user.is_tenant_admin else None,
         "refusals": integration.inventory_refusals.all()[:200],
         "last_export": integration.inventory_last_export,
+        "activity_chart": selectors.integration_activity_chart(integration=integration),
     })
 
 
@@ -276,6 +301,89 @@ def integration_action(request, scope: Scope, integration_id: int, action: str):
     except ProviderError as exc:
         messages.error(request, f"The marketplace call failed: {exc.message}")
     return redirect("integrations:detail", integration.id)
+
+
+@scoped
+def alert_settings(request, scope: Scope):
+    """The tenant's alert recipients: who is e-mailed when an integration needs attention."""
+    tenant_admin_only(request)
+    if request.method == "POST":
+        form = AlertSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                addresses = alerts.alert_recipients_set(tenant=scope.tenant, text=form.cleaned_data["recipients"])
+                messages.success(request, f"Alerts go to {', '.join(addresses)}." if addresses
+                                 else "Alerts are off: nobody is on the list.")
+                return redirect("integrations:alerts")
+            except IntegrationError as exc:
+                form.add_error("recipients", exc.message)
+        return render(request, "integrations/alerts.html", {"form": form}, status=400)
+    form = AlertSettingsForm(initial={"recipients": "\n".join(alerts.alert_recipients_get(tenant=scope.tenant))})
+    return render(request, "integrations/alerts.html", {"form": form})
+
+
+@require_POST
+@scoped
+def setup_link_share(request, scope: Scope, integration_id: int):
+    """An admin e-mails the brand a single-use link to complete Connect without a login."""
+    tenant_admin_only(request)
+    integration = _manageable(request, scope, integration_id)
+    form = ShareSetupLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the brand's e-mail address.")
+    else:
+        try:
+            link, _ = setup_links.setup_link_create(integration=integration, email=form.cleaned_data["email"],
+                                                    user=request.user)
+            messages.success(request, f"Setup link sent to {link.email}. It works once, until "
+                                      f"{timezone.localtime(link.expires_at):%d %b %Y %H:%M}.")
+        except IntegrationError as exc:
+            messages.error(request, exc.message)
+    return redirect("integrations:setup", integration.id, 2)
+
+
+@require_POST
+@scoped
+def setup_link_revoke(request, scope: Scope, integration_id: int, link_id: int):
+    tenant_admin_only(request)
+    integration = _manageable(request, scope, integration_id)
+    link = integration.setup_links.filter(pk=link_id).first()
+    if link is None:
+        raise Http404("No such setup link.")
+    try:
+        setup_links.setup_link_revoke(link=link, user=request.user)
+        messages.success(request, f"The setup link sent to {link.email} no longer works.")
+    except IntegrationError as exc:
+        messages.error(request, exc.message)
+    return redirect("integrations:setup", integration.id, 2)
+
+
+def setup_link_page(request, token: str):
+    """What the brand opens from the e-mail: no login; it can start this integration's Connect, nothing else."""
+    try:
+        link = setup_links.setup_link_open(token=token)
+    except IntegrationError as exc:
+        return render(request, "integrations/setup_link.html", {"refusal": exc.message}, status=410)
+    integration = link.integration
+    form = (AmazonConnectForm(request.POST or None, choices=setup.amazon_marketplace_choices(),
+                              initial={"marketplace_id": "A39IBJ37TRP1C6"})
+            if integration.marketplace == Integration.Marketplace.AMAZON else None)
+    if request.method == "POST":
+        if form is not None and not form.is_valid():
+            return render(request, "integrations/setup_link.html", {"link": link, "integration": integration,
+                                                                    "form": form}, status=400)
+        if not request.session.session_key:
+            request.session.save()
+        try:
+            url = setup.integration_connect_start(
+                integration=integration, user=None, setup_link=link, session_key=request.session.session_key,
+                redirect_uri=_redirect_uri(integration.marketplace),
+                marketplace_id=form.cleaned_data["marketplace_id"] if form is not None else "")
+        except (IntegrationError, ProviderError) as exc:
+            return render(request, "integrations/setup_link.html", {"link": link, "integration": integration,
+                                                                    "form": form, "error": exc.message}, status=400)
+        return redirect(url)
+    return render(request, "integrations/setup_link.html", {"link": link, "integration": integration, "form": form})
 
 
 @require_POST

@@ -10,7 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from billing.services import integration_event_record
-from integrations.models import ConnectionLogEntry, Integration, SupplySourceMapping
+from integrations.models import ConnectionLogEntry, Integration, SetupLink, SupplySourceMapping
+from integrations.services.setup_links import setup_link_create
 from tests.browser import log_in
 from tests.factories import ProductFactory, StockLevelFactory, make_order
 from warehouse.services import PackageSpec, consignment_create, outbound_order_dispatch
@@ -25,7 +26,7 @@ NO_HORIZONTAL_SCROLL = """() => {
   const doc = document.documentElement;
   // Anything that sticks out of the viewport and is not inside a table's own scroll box.
   const wide = [...document.querySelectorAll('body *')].filter(el => {
-    if (el.closest('.table-scroll')) return false;
+    if (el.closest('.table-scroll, .visually-hidden')) return false;
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.right > doc.clientWidth + 1;
   }).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && el.className.baseVal === undefined ? '.' + el.className : ''));
@@ -62,7 +63,10 @@ def pages_data(tenant, customer, warehouse, admin_user, customer_user):
                                       message="3 orders imported.")
     etsy = Integration.objects.create(tenant=tenant, customer=customer, marketplace="etsy", name="Etsy shop",
                                       wizard_step=2)
-    return {"open": open_order, "shipped": shipped, "amazon": amazon, "etsy": etsy}
+    _, token = setup_link_create(integration=etsy, email="owner@brand.example", user=admin_user)
+    used, _ = setup_link_create(integration=etsy, email="old@brand.example", user=admin_user)
+    SetupLink.objects.filter(pk=used.pk).update(used_at=timezone.now())
+    return {"open": open_order, "shipped": shipped, "amazon": amazon, "etsy": etsy, "token": token}
 
 
 def _admin_pages(d):
@@ -71,7 +75,12 @@ def _admin_pages(d):
             "/consignments/", "/integrations/", f"/integrations/{a}/", f"/integrations/{a}/setup/1/",
             f"/integrations/{a}/setup/2/", f"/integrations/{a}/setup/3/", f"/integrations/{a}/setup/4/",
             f"/integrations/{e}/setup/2/", f"/integrations/{e}/", "/orders/999999/", "/billing/",
-            "/billing/?month=2026-13"]
+            "/billing/?month=2026-13", "/integrations/alerts/",
+            f"/integrations/?customer={d['amazon'].customer_id}", "/orders/?source=amazon"]
+
+
+def _public_pages(d):
+    return ["/login/", f"/integrations/link/{d['token']}/", "/integrations/link/no-such-token/"]
 
 
 def _brand_pages(d):
@@ -109,7 +118,8 @@ def _check(browser, live_server, user, paths, *, viewport, axe=None):
 
 def test_axe_finds_no_serious_violation_on_any_page(browser, live_server, admin_user, customer_user, pages_data):
     axe = Axe()
-    problems = _check(browser, live_server, None, ["/login/"], viewport={"width": 1280, "height": 900}, axe=axe)
+    problems = _check(browser, live_server, None, _public_pages(pages_data), viewport={"width": 1280, "height": 900},
+                      axe=axe)
     problems |= _check(browser, live_server, admin_user, _admin_pages(pages_data),
                        viewport={"width": 1280, "height": 900}, axe=axe)
     problems |= {f"brand {k}": v for k, v in _check(browser, live_server, customer_user, _brand_pages(pages_data),
@@ -118,7 +128,7 @@ def test_axe_finds_no_serious_violation_on_any_page(browser, live_server, admin_
 
 
 def test_no_page_scrolls_sideways_on_a_375px_phone(browser, live_server, admin_user, customer_user, pages_data):
-    problems = _check(browser, live_server, None, ["/login/"], viewport=PHONE)
+    problems = _check(browser, live_server, None, _public_pages(pages_data), viewport=PHONE)
     problems |= _check(browser, live_server, admin_user, _admin_pages(pages_data), viewport=PHONE)
     problems |= {f"brand {k}": v for k, v in _check(browser, live_server, customer_user, _brand_pages(pages_data),
                                                      viewport=PHONE).items()}

@@ -186,3 +186,26 @@ def consignment_get(*, scope: Scope, consignment_id: int) -> Consignment:
     if consignment is None:
         raise NotFound("Consignment not found.")
     return consignment
+
+
+def outbound_orders_per_source_chart(*, scope: Scope, days: int = 30):
+    """New outbound orders per day over the last `days` days, one stacked colour per source (a
+    marketplace key, manual or api)."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from .charts import BarChart, Series, day_label, day_values, last_days
+
+    span = last_days(days, today=timezone.localdate())
+    since = timezone.make_aware(dt.datetime.combine(span[0], dt.time.min))
+    rows = (outbound_order_list(scope=scope).filter(created_at__gte=since).order_by()
+            .annotate(day=TruncDate("created_at")).values("source", "day").annotate(n=Count("id")))
+    per_source: dict[str, dict[dt.date, int]] = {}
+    for row in rows:
+        per_source.setdefault(row["source"], {})[row["day"]] = row["n"]
+    series = [Series(source.replace("_", " ").capitalize(), day_values(counts, span), f"series-{n % 4}")
+              for n, (source, counts) in enumerate(sorted(per_source.items()))]
+    return BarChart(slug="orders-per-source", title=f"Outbound orders per marketplace per day, last {days} days",
+                    categories=[day_label(d) for d in span], series=series or [Series("Orders", [0] * days)],
+                    stacked=True, x_label_every=7)

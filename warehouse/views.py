@@ -14,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import hooks, order_filters, selectors
+from . import dashboard, hooks, order_filters, selectors
 from .errors import NotFound, WarehouseError
 from .forms import DispatchForm, OrderFilterForm, ReasonForm, TrackingForm
 from .models import OutboundOrder
@@ -61,6 +61,8 @@ def home(request, scope: Scope):
     return render(request, "warehouse/home.html", {
         "counts": counts, "status_choices": OutboundOrder.Status.choices,
         "recent": orders[:10], "customers": selectors.customer_list(scope=scope)[:50],
+        "orders_chart": selectors.outbound_orders_per_source_chart(scope=scope),
+        "panels": dashboard.panels_for(scope),
     })
 
 

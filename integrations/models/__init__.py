@@ -1,5 +1,6 @@
 from .integration import Integration, OAuthState, SupplySourceMapping
 from .runs import ImportRun
+from .sharing import AlertSent, AlertSettings, SetupLink
 from .sync import (
     ConnectionLogEntry,
     ImportedOrder,
@@ -10,5 +11,6 @@ from .sync import (
     PushDelivery,
 )
 
-__all__ = ["ConnectionLogEntry", "ImportRun", "ImportedOrder", "Integration", "InventoryPush", "InventoryRefusal",
-           "OAuthState", "PackageConfirmation", "PendingImport", "PushDelivery", "SupplySourceMapping"]
+__all__ = ["AlertSent", "AlertSettings", "ConnectionLogEntry", "ImportRun", "ImportedOrder", "Integration",
+           "InventoryPush", "InventoryRefusal", "OAuthState", "PackageConfirmation", "PendingImport", "PushDelivery",
+           "SetupLink", "SupplySourceMapping"]

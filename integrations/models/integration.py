@@ -137,7 +137,10 @@ class OAuthState(models.Model):
 
     state = models.CharField(max_length=64, unique=True)
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey("warehouse.User", on_delete=models.CASCADE, related_name="+")
+    # Who started Connect: a logged-in user, or a brand through an e-mailed setup link (no login).
+    user = models.ForeignKey("warehouse.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    setup_link = models.ForeignKey("integrations.SetupLink", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="+")
     session_key_hash = models.CharField(max_length=64)
     code_verifier = EncryptedTextField(blank=True)
     marketplace_id = models.CharField(max_length=20, blank=True)

@@ -15,9 +15,10 @@ from billing.services import integration_event_record
 from warehouse.models import Customer, Tenant, User, Warehouse
 
 from ..errors import IntegrationError
-from ..models import Integration, OAuthState, SupplySourceMapping
+from ..models import Integration, OAuthState, SetupLink, SupplySourceMapping
 from ..providers.amazon.marketplaces import marketplaces_enabled
 from ..providers.base import ProviderAuthError, ProviderError
+from . import setup_links
 from .connection import connection_for, integration_mark_needs_reconnect, provider_for
 from .log import INFO, log_entry
 
@@ -63,9 +64,12 @@ def integration_rename(*, integration: Integration, name: str) -> Integration:
     return integration
 
 
-def integration_connect_start(*, integration: Integration, user: User, session_key: str, redirect_uri: str,
-                              marketplace_id: str = "") -> str:
-    """Returns the marketplace consent URL; the state is bound to this user, session and integration."""
+def integration_connect_start(*, integration: Integration, user: User | None, session_key: str, redirect_uri: str,
+                              marketplace_id: str = "", setup_link: SetupLink | None = None) -> str:
+    """Returns the marketplace consent URL; the state is bound to this user (or the brand's setup link),
+    session and integration."""
+    if (user is None) == (setup_link is None) or (setup_link and setup_link.integration_id != integration.id):
+        raise IntegrationError("Connect needs a login or a setup link for this integration.")
     if integration.status == Status.DELETED:
         raise IntegrationError("This integration was deleted.")
     if integration.marketplace == Integration.Marketplace.AMAZON:
@@ -77,18 +81,23 @@ def integration_connect_start(*, integration: Integration, user: User, session_k
     state = secrets.token_urlsafe(32)
     request = provider_for(integration).authorization_url(state=state, redirect_uri=redirect_uri,
                                                           marketplace_id=marketplace_id)
-    OAuthState.objects.create(state=state, integration=integration, user=user,
+    OAuthState.objects.create(state=state, integration=integration, user=user, setup_link=setup_link,
                               session_key_hash=_session_hash(session_key), code_verifier=request.code_verifier,
                               marketplace_id=marketplace_id)
     return request.url
 
 
-def integration_connect_complete(*, marketplace: str, params: Mapping[str, str], user: User, session_key: str,
+def connect_state_is_setup_link(state_value: str) -> bool:
+    """Whether an OAuth callback belongs to a brand's setup link (no login) rather than a user."""
+    return bool(state_value) and OAuthState.objects.filter(state=state_value, setup_link__isnull=False).exists()
+
+
+def integration_connect_complete(*, marketplace: str, params: Mapping[str, str], user: User | None, session_key: str,
                                  redirect_uri: str) -> Integration:
     """The OAuth callback. Any failure stores nothing but burns the state (single use)."""
     state_value = params.get("state", "")
     with transaction.atomic():
-        state = (OAuthState.objects.select_for_update().select_related("integration")
+        state = (OAuthState.objects.select_for_update(of=("self",)).select_related("integration", "setup_link")
                  .filter(state=state_value).first() if state_value else None)
         if state is None:
             raise IntegrationError("This connection attempt is not recognised (unknown state). Start Connect again.")
@@ -98,7 +107,14 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
         state.save(update_fields=["used_at"])
     if timezone.now() - state.created_at > STATE_TTL:
         raise IntegrationError("This connection attempt expired. Start Connect again.")
-    if state.user_id != user.id or state.session_key_hash != _session_hash(session_key):
+    if state.setup_link_id is not None:
+        # A brand without a login: the link must still be good, and the browser the one that opened it.
+        refusal = setup_links.setup_link_refusal(state.setup_link)
+        if refusal:
+            raise IntegrationError(refusal)
+        if state.session_key_hash != _session_hash(session_key):
+            raise IntegrationError("This connection was started in another browser. Open the setup link again.")
+    elif user is None or state.user_id != user.id or state.session_key_hash != _session_hash(session_key):
         raise IntegrationError("This connection was started in another session. Start Connect again from this browser.")
     integration = state.integration
     if integration.marketplace != marketplace or integration.status == Status.DELETED:
@@ -125,6 +141,8 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
             f"{integration.customer.name} already has a live {integration.get_marketplace_display()} integration for "
             f"this account{' and marketplace' if integration.marketplace == 'amazon' else ' and shop'}. "
             "Use that one, or delete it first. Nothing was saved.") from None
+    if state.setup_link_id is not None:
+        setup_links.setup_link_mark_used(link=state.setup_link)
     if reconnecting:
         log_entry(integration=integration, level=INFO, event="connection.reconnected",
                   message=f"Reconnected to {integration.get_marketplace_display()} account {credentials.account_id}"
