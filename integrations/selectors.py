@@ -123,7 +123,7 @@ def confirmation_delay_chart(*, scope: Scope, days: int = CHART_DAYS) -> BarChar
     qs = qs.annotate(delay=ExpressionWrapper(F("confirmed_at") - F("imported_order__order__dispatched_at"),
                                              output_field=DurationField()))
     counts, lower = {}, None
-    for label, upper in DELAY_BUCKETS:
+    for _label, upper in DELAY_BUCKETS:
         cond = Q()
         if lower is not None:
             cond &= Q(delay__gte=lower)

@@ -4,7 +4,6 @@ template can give screen readers the same data as a table (templates/charts/_bar
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
