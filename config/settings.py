@@ -283,6 +283,9 @@ ETSY_REQUESTS_PER_DAY = env.int("ETSY_REQUESTS_PER_DAY", default=10000)
 # A new integration's first import: every open order of this many days.
 ORDERS_FIRST_IMPORT_DAYS = env.int("ORDERS_FIRST_IMPORT_DAYS", default=30)
 
+# How often an integration's page refreshes its sync panel when no import is running (seconds).
+LIVE_REFRESH_SECONDS = env.int("LIVE_REFRESH_SECONDS", default=10)
+
 # --- e-mail (setup links, alerts) -----------------------------------------------------------
 # Development prints every e-mail on the console (`make run`); production sets EMAIL_URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587 (django-environ's email URL).

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:integration_id>/connect/", views.integration_connect, name="connect"),
     path("<int:integration_id>/import/", views.integration_import_missing, name="import_missing"),
     path("<int:integration_id>/share/", views.setup_link_share, name="share"),
+    path("<int:integration_id>/live/", views.integration_live, name="live"),
     path("<int:integration_id>/links/<int:link_id>/revoke/", views.setup_link_revoke, name="revoke_link"),
     path("link/<str:token>/", views.setup_link_page, name="setup_link"),
     path("<int:integration_id>/<slug:action>/", views.integration_action, name="action"),

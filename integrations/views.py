@@ -258,7 +258,20 @@ def integration_detail(request, scope: Scope, integration_id: int):
         "refusals": integration.inventory_refusals.all()[:200],
         "last_export": integration.inventory_last_export,
         "activity_chart": selectors.integration_activity_chart(integration=integration),
+        **_live_context(integration),
     })
+
+
+def _live_context(integration: Integration) -> dict:
+    return {"latest_log": selectors.connection_log(integration=integration)[:5],
+            "run": selectors.import_run_latest(integration=integration), "poll_idle": settings.LIVE_REFRESH_SECONDS}
+
+
+@scoped
+def integration_live(request, scope: Scope, integration_id: int):
+    """The integration page's sync panel on its own: htmx swaps it in every few seconds."""
+    integration = selectors.integration_get(scope=scope, integration_id=integration_id)
+    return render(request, "integrations/_live.html", {"integration": integration, **_live_context(integration)})
 
 
 @require_POST
@@ -326,8 +339,8 @@ def alert_settings(request, scope: Scope):
 @scoped
 def setup_link_share(request, scope: Scope, integration_id: int):
     """An admin e-mails the brand a single-use link to complete Connect without a login."""
-    tenant_admin_only(request)
     integration = _manageable(request, scope, integration_id)
+    tenant_admin_only(request)
     form = ShareSetupLinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Enter the brand's e-mail address.")
@@ -345,8 +358,8 @@ def setup_link_share(request, scope: Scope, integration_id: int):
 @require_POST
 @scoped
 def setup_link_revoke(request, scope: Scope, integration_id: int, link_id: int):
-    tenant_admin_only(request)
     integration = _manageable(request, scope, integration_id)
+    tenant_admin_only(request)
     link = integration.setup_links.filter(pk=link_id).first()
     if link is None:
         raise Http404("No such setup link.")

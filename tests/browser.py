@@ -45,7 +45,8 @@ def page(browser):
 
 def log_in(page, live_server, user, password="pw-for-tests-1"):
     """Log in through the login page as a person would, and land on the dashboard."""
-    page.goto(f"{live_server.url}/login/")
+    # The live server's first request imports and compiles everything: seconds on a busy machine.
+    page.goto(f"{live_server.url}/login/", timeout=30_000)
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()

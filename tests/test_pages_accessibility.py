@@ -102,7 +102,7 @@ def _check(browser, live_server, user, paths, *, viewport, axe=None):
         if user is not None:
             log_in(page, live_server, user)
         for path in paths:
-            page.goto(f"{live_server.url}{path}")
+            page.goto(f"{live_server.url}{path}", timeout=30_000)
             if axe is not None:
                 found = _serious(axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS},
                                                         "resultTypes": ["violations"]}))

@@ -69,7 +69,7 @@ def test_an_expired_link_is_refused(page, live_server, settings, admin_user, cus
                                              name="Koala Etsy", wizard_step=2)
     link, token = setup_link_create(integration=integration, email="owner@koalacraft.example", user=admin_user)
     SetupLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
-    response = page.goto(f"{live_server.url}/integrations/link/{token}/")
+    response = page.goto(f"{live_server.url}/integrations/link/{token}/", timeout=30_000)
     assert response.status == 410
     expect(page.locator("#refusal")).to_contain_text("has expired")
     expect(page.get_by_role("button", name="Connect to Etsy")).to_have_count(0)

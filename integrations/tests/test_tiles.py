@@ -94,3 +94,20 @@ def test_admin_cannot_open_tiles_of_another_tenants_customer(client, admin_user,
     other_admin = UserFactory(tenant=stranger.tenant, role="tenant_admin")
     client.force_login(other_admin)
     assert client.get(f"/integrations/?customer={customer.id}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_sync_panel_refreshes_on_its_own_with_status_last_import_and_latest_log(client, admin_user, shop,
+                                                                                  settings):
+    settings.LIVE_REFRESH_SECONDS = 7
+    client.force_login(admin_user)
+    page = client.get(f"/integrations/{shop.id}/").content.decode()
+    assert f'hx-get="/integrations/{shop.id}/live/" hx-trigger="every 7s" hx-swap="outerHTML"' in page
+    Integration.objects.filter(pk=shop.pk).update(status="error", last_import_at=timezone.now())
+    ConnectionLogEntry.objects.create(integration=shop, level="ERROR", event="x", message="Etsy refused the token")
+    panel = client.get(f"/integrations/{shop.id}/live/", HTTP_HX_REQUEST="true").content.decode()
+    assert '<section class="card live" id="live"' in panel
+    assert "Needs reconnecting" in panel and "Etsy refused the token" in panel
+    # The heading's badge is swapped out of band.
+    assert '<span class="badge error" id="integration-status" hx-swap-oob="true">Needs reconnecting</span>' in panel
+    assert "<html" not in panel

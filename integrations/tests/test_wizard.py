@@ -351,7 +351,8 @@ INTEGRATION_PAGES = [("get", "/integrations/{id}/"), ("get", "/integrations/{id}
                      ("get", "/integrations/{id}/setup/3/"), ("post", "/integrations/{id}/setup/4/"),
                      ("post", "/integrations/{id}/connect/"), ("post", "/integrations/{id}/import/"),
                      ("post", "/integrations/{id}/test/"), ("post", "/integrations/{id}/off/"),
-                     ("post", "/integrations/{id}/delete/"), ("post", "/integrations/{id}/disconnect/")]
+                     ("post", "/integrations/{id}/delete/"), ("post", "/integrations/{id}/disconnect/"),
+                     ("get", "/integrations/{id}/live/"), ("post", "/integrations/{id}/share/")]
 
 
 @pytest.mark.django_db
