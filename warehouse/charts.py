@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-WIDTH, HEIGHT = 640, 220
+WIDTH, HEIGHT = 900, 200
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 10, 26
 
 
@@ -77,9 +77,10 @@ class BarChart:
                 if self.stacked:
                     base += value
         self.y_ticks = [Tick(round(TOP + plot_h - plot_h * v / top, 1), str(v)) for v in self._tick_values(top)]
-        every = max(1, self.x_label_every)
+        # Counted back from the last category, so the latest day always has its label and none overlap.
+        every, last = max(1, self.x_label_every), len(self.categories) - 1
         self.x_ticks = [Tick(round(LEFT + i * slot + slot / 2, 1), c) for i, c in enumerate(self.categories)
-                        if i % every == 0 or i == len(self.categories) - 1]
+                        if (last - i) % every == 0]
 
     def _top(self) -> int:
         if self.stacked:

@@ -33,3 +33,9 @@ def test_an_empty_chart_says_so_and_a_ragged_series_is_refused():
 @pytest.mark.parametrize("value, top", [(1, 4), (3, 4), (7, 8), (9, 12), (37, 40), (130, 200)])
 def test_axis_tops_are_round(value, top):
     assert _nice_ceiling(value) == top
+
+
+def test_day_labels_end_on_the_latest_day_and_keep_their_distance():
+    days = [f"d{n}" for n in range(30)]
+    chart = BarChart(slug="d", title="D", categories=days, series=[Series("x", [1] * 30)], x_label_every=7)
+    assert [t.label for t in chart.x_ticks] == ["d1", "d8", "d15", "d22", "d29"]
