@@ -173,7 +173,8 @@ def integration_setup(request, scope: Scope, integration_id: int, step: int):
                                               "shown below.")
                 else:
                     messages.success(request, "Settings saved.")
-                return redirect("integrations:detail", integration.id)
+                    return redirect("integrations:detail", integration.id)
+                return _redirect_watching(integration)
             except IntegrationError as exc:
                 form.add_error(None, exc.message)
     context["form"] = form
@@ -258,20 +259,40 @@ def integration_detail(request, scope: Scope, integration_id: int):
         "refusals": integration.inventory_refusals.all()[:200],
         "last_export": integration.inventory_last_export,
         "activity_chart": selectors.integration_activity_chart(integration=integration),
-        **_live_context(integration),
+        **_live_context(integration, request.GET.get("watch")),
     })
 
 
-def _live_context(integration: Integration) -> dict:
-    return {"latest_log": selectors.connection_log(integration=integration)[:5],
-            "run": selectors.import_run_latest(integration=integration), "poll_idle": settings.LIVE_REFRESH_SECONDS}
+WATCH_AT_MOST = dt.timedelta(minutes=10)
+
+
+def _redirect_watching(integration: Integration):
+    """To the integration page, which then follows the import just queued closely until it ends."""
+    return redirect(f"{reverse('integrations:detail', args=[integration.id])}?watch={int(timezone.now().timestamp())}")
+
+
+def _live_context(integration: Integration, watch: str | None = None) -> dict:
+    """The sync panel: refreshed every second while an import runs, or while one just asked for has not
+    started yet (?watch=<when it was asked>, for at most ten minutes); otherwise every LIVE_REFRESH_SECONDS."""
+    run = selectors.import_run_latest(integration=integration)
+    since = None
+    if watch and watch.isdigit():
+        since = dt.datetime.fromtimestamp(int(watch), tz=dt.timezone.utc)
+        waiting = run is None or run.started_at < since - dt.timedelta(seconds=2)
+        if timezone.now() - since > WATCH_AT_MOST or not waiting:
+            since = None
+    fast = since is not None or (run is not None and run.is_open)
+    return {"latest_log": selectors.connection_log(integration=integration)[:5], "run": run,
+            "poll_seconds": 1 if fast else settings.LIVE_REFRESH_SECONDS,
+            "live_query": f"?watch={watch}" if since is not None else ""}
 
 
 @scoped
 def integration_live(request, scope: Scope, integration_id: int):
     """The integration page's sync panel on its own: htmx swaps it in every few seconds."""
     integration = selectors.integration_get(scope=scope, integration_id=integration_id)
-    return render(request, "integrations/_live.html", {"integration": integration, **_live_context(integration)})
+    return render(request, "integrations/_live.html", {"integration": integration,
+                                                       **_live_context(integration, request.GET.get("watch"))})
 
 
 @require_POST
@@ -423,6 +444,7 @@ def integration_import_missing(request, scope: Scope, integration_id: int):
                 end = None
             orders_import_task.delay(integration.id, since=start.isoformat(), until=end.isoformat() if end else None)
             messages.success(request, "Importing orders for those dates; watch the connection log.")
+        return _redirect_watching(integration)
     return redirect("integrations:detail", integration.id)
 
 

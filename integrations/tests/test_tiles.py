@@ -111,3 +111,28 @@ def test_the_sync_panel_refreshes_on_its_own_with_status_last_import_and_latest_
     # The heading's badge is swapped out of band.
     assert '<span class="badge error" id="integration-status" hx-swap-oob="true">Needs reconnecting</span>' in panel
     assert "<html" not in panel
+
+
+@pytest.mark.django_db
+def test_after_import_missing_orders_the_panel_polls_fast_until_that_run_has_ended(client, admin_user, shop,
+                                                                                   settings):
+    from integrations.models import ImportRun
+
+    settings.LIVE_REFRESH_SECONDS = 9
+    client.force_login(admin_user)
+    response = client.post(f"/integrations/{shop.id}/import/", {"order_numbers": "3141592"})
+    location = response["Location"]
+    assert location.startswith(f"/integrations/{shop.id}/?watch=")
+    watch = location.split("watch=")[1]
+    live = f"/integrations/{shop.id}/live/?watch={watch}"
+    # Queued, not started: poll every second and keep watching.
+    assert f'hx-get="{live}" hx-trigger="every 1s"' in client.get(location).content.decode()
+    run = ImportRun.objects.create(integration=shop, kind="missing_orders", state="running", found=1)
+    running = client.get(live, HTTP_HX_REQUEST="true").content.decode()      # started: follow the run itself
+    assert f'hx-get="/integrations/{shop.id}/live/" hx-trigger="every 1s"' in running
+    ImportRun.objects.filter(pk=run.pk).update(state="finished", imported=1)
+    done = client.get(live, HTTP_HX_REQUEST="true").content.decode()
+    assert f'hx-get="/integrations/{shop.id}/live/" hx-trigger="every 9s"' in done
+    assert '<dd data-count="imported">1</dd>' in done
+    # A made-up watch value is ignored.
+    assert 'hx-trigger="every 9s"' in client.get(f"/integrations/{shop.id}/live/?watch=soon").content.decode()
