@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0002_import_runs_and_accounts'),
+        ('integrations', '0003_push_channel'),
         ('warehouse', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
