@@ -98,7 +98,7 @@ def _serious(results) -> list[str]:
 def _check(browser, live_server, user, paths, *, viewport, axe=None):
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     problems = {}
     try:
         if user is not None:
@@ -142,7 +142,7 @@ def test_phone_menu_collapses_behind_a_button_and_the_skip_link_leads_to_the_con
                                                                                       admin_user, pages_data):
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     try:
         log_in(page, live_server, admin_user)
         nav = page.get_by_role("navigation", name="Main")

@@ -38,7 +38,7 @@ def test_brand_connects_etsy_from_the_emailed_link_and_the_link_then_refuses(
 
     brand = browser.new_context(viewport={"width": 375, "height": 740})     # a phone, never logged in
     phone = brand.new_page()
-    phone.set_default_timeout(5_000)
+    phone.set_default_timeout(15_000)
     try:
         phone.goto(url)
         expect(phone.get_by_role("heading", level=1)).to_have_text("Connect your Etsy shop")
