@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0003_push_channel'),
+        ('integrations', '0006_inventory_refusals_and_listing_states'),
         ('warehouse', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
