@@ -120,7 +120,8 @@ def integration_connect_complete(*, marketplace: str, params: Mapping[str, str],
     if integration.marketplace != marketplace or integration.status == Status.DELETED:
         raise IntegrationError("This connection attempt does not belong to this marketplace.")
     # Permission is checked again here, not only when Connect was pressed: it may have been withdrawn since.
-    if not user_may_manage(user=user, customer=integration.customer):
+    # A setup link grants its one Connect by itself (checked above: unused, unexpired, not revoked).
+    if state.setup_link_id is None and not user_may_manage(user=user, customer=integration.customer):
         raise IntegrationError("You may no longer set up integrations for this customer, so nothing was saved. "
                                "Ask your warehouse to allow self-managed integrations for your login.")
     if params.get("error"):
