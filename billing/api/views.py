@@ -38,6 +38,9 @@ class StatementView(APIView):
                    403: OpenApiResponse(ErrorSerializer, description="A customer user, or a login of no tenant.")},
     )
     def get(self, request):
+        if request.query_params.get("month", None) == "":
+            # `?month=` names no month: refuse it rather than guess (leave it out for this month).
+            raise ValidationError({"month": ["Give the month as YYYY-MM, e.g. 2026-03, or leave it out."]})
         query = s.MonthQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         value = query.validated_data.get("month")

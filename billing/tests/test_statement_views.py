@@ -223,3 +223,11 @@ def test_customers_and_integrations_pages_show_the_dot_and_count(client, custome
     assert "active-integrations" not in paused_row
     client.force_login(customer_user)
     assert "2 active integrations" in client.get("/customers/").content.decode()
+
+
+def test_an_empty_month_in_the_api_is_a_clear_400_not_a_guess(client, admin_user, march):
+    client.force_login(admin_user)
+    response = client.get("/api/v1/billing/statements/?month=")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["month"] and "YYYY-MM" in error["message"]

@@ -142,9 +142,16 @@ class ProductCreateSerializer(serializers.Serializer):
     alternative_codes = AlternativeCodeSerializer(many=True, required=False, default=list, max_length=50)
 
 
-class ProductFilterSerializer(serializers.Serializer):
+class BlankIsNoFilter:
+    """An empty text filter (`?code=`) means no filter, as the schema says (no minLength)."""
+
+    def validate(self, attrs):
+        return {k: v for k, v in super().validate(attrs).items() if v != ""}
+
+
+class ProductFilterSerializer(BlankIsNoFilter, serializers.Serializer):
     customer = ScopedPrimaryKeyField(Customer, selector=selectors.customer_list, required=False)
-    code = serializers.CharField(required=False, help_text="Exact product code (SKU).")
+    code = serializers.CharField(required=False, allow_blank=True, help_text="Exact product code (SKU).")
 
 
 class StockLevelSerializer(serializers.ModelSerializer):
@@ -159,10 +166,10 @@ class StockLevelSerializer(serializers.ModelSerializer):
                   "allocated", "available", "updated_at"]
 
 
-class StockLevelFilterSerializer(serializers.Serializer):
+class StockLevelFilterSerializer(BlankIsNoFilter, serializers.Serializer):
     warehouse = ScopedPrimaryKeyField(Warehouse, selector=selectors.warehouse_list, required=False)
     customer = ScopedPrimaryKeyField(Customer, selector=selectors.customer_list, required=False)
-    product_code = serializers.CharField(required=False, help_text="Exact product code (SKU).")
+    product_code = serializers.CharField(required=False, allow_blank=True, help_text="Exact product code (SKU).")
 
 
 class StockCountSerializer(serializers.Serializer):

@@ -94,3 +94,12 @@ def test_order_line_product_rule_in_schema_matches_the_api(api, schema, stocked,
     response = api.post("/api/v1/outbound-orders/", {"customer": customer.id, "warehouse": warehouse.id,
                                                      "reference": "R-1", "lines": [line]}, format="json")
     assert response.status_code == (201 if valid else 400), response.content
+
+
+def test_blank_text_filters_mean_no_filter(api, stocked):
+    # The schema gives these filters no minLength: an empty one must not filter everything out.
+    response = api.get("/api/v1/products/", {"code": ""})
+    assert response.status_code == 200
+    assert {p["code"] for p in response.json()["results"]} == {"MUG", "TEE"}
+    response = api.get("/api/v1/stock-levels/", {"product_code": ""})
+    assert response.status_code == 200 and len(response.json()["results"]) == 2
