@@ -356,5 +356,9 @@ def test_chaos_every_order_once_every_package_confirmed_once(
     assert not confirmed_twice, confirmed_twice
     assert not unexplained, unexplained
     assert not missing, sorted(missing)[:10]
-    assert rows["confirmed"] >= 1 and len(sandbox_confirmations) == rows["confirmed"]
+    # A package the marketplace accepted while its worker was killed (or its answer lost) is still pending
+    # here when the run ends: the sweep reads it back before anything is sent again. So every local
+    # "confirmed" is at the sandbox, and every sandbox confirmation has a row, but the two counts may differ.
+    assert rows["confirmed"] >= 1
+    assert rows["confirmed"] <= len(sandbox_confirmations) <= sum(rows.values()), (rows, len(sandbox_confirmations))
     assert procs.kills >= 1
