@@ -192,6 +192,7 @@ def test_bench_fanout_tick(tenant, broker):
         [CustomerFactory.build(tenant=tenant, name=f"C{i}") for i in range(n)], batch_size=2000)
     Integration.objects.bulk_create([Integration(tenant=tenant, customer=c, marketplace="amazon", name=f"I{i}",
                                                  status="active") for i, c in enumerate(customers)], batch_size=2000)
+    redis.Redis.from_url(broker).flushdb()
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         queued = orders_import_due()
