@@ -155,17 +155,23 @@ def inventory_push_task(self, integration_id: int) -> int | None:
     with job_lock("inventory_push", integration_id) as mine:
         if not mine:
             return None
-        try:
-            result = inventory_push(integration=integration)
-        except ProviderAuthError as exc:
-            integration_mark_needs_reconnect(integration_id=integration_id, reason=exc.message)
-            return None
-        except ProviderError as exc:
-            # No retry here: the next scheduled run sends whatever is still unsent, without hammering
-            # an API that is throttling or down.
-            log_entry(integration=integration, level=ERROR, event="inventory.failed",
-                      message=f"Stock levels could not be sent: {exc.message}. They are sent on the next run.")
-            return None
+        # No retry here: the next scheduled run sends whatever is still unsent, without hammering an API
+        # that is throttling or down.
+        return _send_stock(integration, inventory_push,
+                           failed="Stock levels could not be sent: {}. They are sent on the next run.")
+
+
+def _send_stock(integration: Integration, send, *, failed: str) -> int | None:
+    """Run a stock push (scheduled or Export stock now): a revoked grant asks for a reconnect, any other
+    marketplace failure is one ERROR in the connection log. Returns how many levels were accepted."""
+    try:
+        result = send(integration=integration)
+    except ProviderAuthError as exc:
+        integration_mark_needs_reconnect(integration_id=integration.id, reason=exc.message)
+        return None
+    except ProviderError as exc:
+        log_entry(integration=integration, level=ERROR, event="inventory.failed", message=failed.format(exc.message))
+        return None
     return len(result.accepted)
 
 
@@ -220,16 +226,7 @@ def inventory_export_task(integration_id: int) -> int | None:
                       message="Export stock now waited for a stock run already in progress: press it again once "
                               "that run has finished.")
             return None
-        try:
-            result = inventory_export_now(integration=integration)
-        except ProviderAuthError as exc:
-            integration_mark_needs_reconnect(integration_id=integration_id, reason=exc.message)
-            return None
-        except ProviderError as exc:
-            log_entry(integration=integration, level=ERROR, event="inventory.failed",
-                      message=f"Export stock now failed: {exc.message} Try again shortly.")
-            return None
-    return len(result.accepted)
+        return _send_stock(integration, inventory_export_now, failed="Export stock now failed: {} Try again shortly.")
 
 
 @shared_task
