@@ -46,10 +46,9 @@ def insert_select(model: type[Model], values: dict[str, str], source: str, param
         return cursor.rowcount
 
 
-@pytest.mark.django_db(transaction=True)
-def test_bench_pii_purge(tenant, customer, warehouse):
+def make_purgeable_addresses(tenant, customer, warehouse, count: int) -> int:
+    """`count` Amazon addresses, each with one order dispatched 40 days ago and one consignment."""
     old = timezone.now() - dt.timedelta(days=40)
-    started = time.perf_counter()
     tokens = {name: encrypt_text(value) for name, value in (
         ("contact_name", "Bench Buyer Name"), ("company_name", "Bench Company Pty Ltd"),
         ("street_address", "1234 Long Benchmark Road"), ("street_address_2", "Unit 56"),
@@ -61,7 +60,7 @@ def test_bench_pii_purge(tenant, customer, warehouse):
         "postcode": "'2000'", "country": "'AU'", "source": "'amazon'", "is_active": "true",
         "hidden_from_search": "false", "personal_data_purged_at": "NULL",
         **{name: f"'{token}'" for name, token in tokens.items()},
-    }, "FROM generate_series(1, %s) AS g", [ADDRESSES])
+    }, "FROM generate_series(1, %s) AS g", [count])
     insert_select(OutboundOrder, {
         "tenant_id": str(tenant.id), "customer_id": str(customer.id), "warehouse_id": str(warehouse.id),
         "reference": "'AMZ-' || a.id", "source": "'amazon'", "delivery_address_id": "a.id",
@@ -75,6 +74,13 @@ def test_bench_pii_purge(tenant, customer, warehouse):
     with connection.cursor() as cursor:
         for model in (Address, OutboundOrder, Consignment):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
+    return made
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_pii_purge(tenant, customer, warehouse):
+    started = time.perf_counter()
+    made = make_purgeable_addresses(tenant, customer, warehouse, ADDRESSES)
     generate_seconds = time.perf_counter() - started
     assert made == ADDRESSES
 
