@@ -46,7 +46,7 @@ from ..providers.base import (
     ProviderUnavailable,
 )
 from ..ratelimit import quota_wait_listener
-from .connection import connection_for, provider_for
+from .connection import CallLogger, connection_for, provider_for
 from .log import DEBUG, ERROR, INFO, log_entries, log_entry
 from .routing import order_route
 
@@ -127,6 +127,7 @@ def orders_import(
         _run_end(run, ImportRun.State.FAILED, "The import stopped on an unexpected error; the next run starts again.")
         raise
     finally:
+        ctx.call_log.flush()            # the calls of a page that did not commit, or of a failed run
         quota_wait_listener.reset(token)
         close = getattr(provider, "close", None)
         if close is not None:
@@ -190,6 +191,7 @@ class _Context:
         self._page_unread = 0
         self._checked: set[str] = set()
         self.by_number = False            # "import missing orders" by number: skips are said at INFO
+        self.call_log = CallLogger(integration, buffered=True)
 
     def known(self, ids: Sequence[str]) -> set[str]:
         """The provider asks before reading a page's details: these are imported already."""
@@ -244,7 +246,7 @@ class _Context:
 
 def _import(ctx: _Context, *, provider: MarketplaceProvider, order_ids, is_poll: bool) -> ImportResult:
     integration, run = ctx.integration, ctx.run
-    conn = connection_for(integration, provider)
+    conn = connection_for(integration, provider, call_log=ctx.call_log)
     result = ImportResult(run=run)
     if order_ids:
         ctx.by_number = True
@@ -293,6 +295,7 @@ def _commit_page(ctx: _Context, page: OrderPage, result: ImportResult) -> None:
     cursor commit together or not at all."""
     run = ctx.run
     with transaction.atomic():
+        ctx.call_log.flush()            # the page's marketplace calls, with the page
         outcomes = _import_page(ctx, page.orders) if page.orders else []
         counts: dict[str, int] = {}
         for order_id, outcome in outcomes:
