@@ -278,6 +278,9 @@ MARKETPLACE_RATE_LIMIT_MARGIN = env.float("MARKETPLACE_RATE_LIMIT_MARGIN", defau
 # A 429, 5xx or timeout on one call: this many more tries, backing off from RETRY_BASE seconds (x2, jitter).
 MARKETPLACE_RETRIES = env.int("MARKETPLACE_RETRIES", default=3)
 MARKETPLACE_RETRY_BASE_SECONDS = env.float("MARKETPLACE_RETRY_BASE_SECONDS", default=1.0)
+# A shipment confirmation that still failed after those tries waits this long times its attempts (the sweep
+# sends it then).
+CONFIRMATION_RETRY_SECONDS = env.float("CONFIRMATION_RETRY_SECONDS", default=120.0)
 ETSY_REQUESTS_PER_SECOND = env.int("ETSY_REQUESTS_PER_SECOND", default=10)
 ETSY_REQUESTS_PER_DAY = env.int("ETSY_REQUESTS_PER_DAY", default=10000)
 # A new integration's first import: every open order of this many days.

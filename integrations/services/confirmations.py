@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from warehouse.models import Consignment, OutboundOrder, PackageLine
+from warehouse.models import Consignment, OutboundOrder, Package, PackageLine
 
 from ..errors import IntegrationError
+from ..locks import job_lock
 from ..models import ImportedOrder, Integration, PackageConfirmation
 from ..providers.base import (
     ProviderAuthError,
@@ -32,9 +34,12 @@ from .connection import connection_for, integration_mark_needs_reconnect, provid
 from .log import ERROR, INFO, log_entry
 
 State = PackageConfirmation.State
-RETRY_DELAY = dt.timedelta(minutes=2)
-STALE_SENDING = dt.timedelta(minutes=15)
+STALE_SENDING = dt.timedelta(minutes=15)      # only where job locks are cache keys (SQLite): their TTL
 MAX_ATTEMPTS = 10
+
+
+def _retry_delay() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.CONFIRMATION_RETRY_SECONDS)
 
 
 def confirmations_prepare(*, order: OutboundOrder) -> list[PackageConfirmation]:
@@ -94,7 +99,18 @@ def confirmation_send(*, confirmation_id: int) -> str:
 
     After an ambiguous outcome (timeout, reset, 5xx, unreadable answer) the row is `uncertain`: the
     next attempt reads the order back from the marketplace first and only sends if the package is
-    not there, so a lost answer never makes the buyer's package reach the marketplace twice."""
+    not there, so a lost answer never makes the buyer's package reach the marketplace twice.
+
+    The sender holds the row's job lock for as long as the call lives: a worker killed mid-call loses it
+    with its database session, so the sweep knows at once that the row it left in `sending` has nobody
+    behind it (locks.py), instead of after a time-out."""
+    with job_lock("confirmation_send", confirmation_id, ttl=int(STALE_SENDING.total_seconds())) as mine:
+        if not mine:          # another worker is sending it right now
+            return PackageConfirmation.objects.filter(pk=confirmation_id).values_list("state", flat=True).first() or ""
+        return _send(confirmation_id)
+
+
+def _send(confirmation_id: int) -> str:
     row = _claim(confirmation_id)
     if row is None:
         return PackageConfirmation.objects.filter(pk=confirmation_id).values_list("state", flat=True).first() or ""
@@ -193,7 +209,7 @@ def _failed_for_now(row: PackageConfirmation, exc: ProviderError, *, uncertain: 
              "by hand.")
         return State.FAILED
     delay = (dt.timedelta(seconds=exc.retry_after) if isinstance(exc, ProviderRateLimited) and exc.retry_after
-             else RETRY_DELAY * row.attempts)
+             else _retry_delay() * row.attempts)
     next_at = _retry_later(row, exc.message, delay, uncertain=uncertain or row.uncertain)
     reason = exc.message[:500]
     if reason != row.logged_reason:
@@ -217,9 +233,9 @@ def _finish(row: PackageConfirmation, state: str, error: str) -> None:
         confirmed_at=timezone.now() if state == State.CONFIRMED else None)
 
 
-def _retry_later(row: PackageConfirmation, error: str, delay: dt.timedelta = RETRY_DELAY, *,
+def _retry_later(row: PackageConfirmation, error: str, delay: dt.timedelta | None = None, *,
                  uncertain: bool = False) -> dt.datetime:
-    next_at = timezone.now() + delay
+    next_at = timezone.now() + (delay if delay is not None else _retry_delay())
     PackageConfirmation.objects.filter(pk=row.pk).update(
         state=State.PENDING, last_error=error[:500], next_attempt_at=next_at, uncertain=uncertain,
         updated_at=timezone.now())
@@ -263,22 +279,31 @@ def confirmations_sweep() -> int:
     and rows stuck in `sending`. Returns how many rows it sent."""
     sent = 0
     since = timezone.now() - dt.timedelta(days=14)
-    orders = (OutboundOrder.objects.filter(status=OutboundOrder.Status.DISPATCHED, dispatched_at__gte=since,
-                                           marketplace_link__integration__status=Integration.Status.ACTIVE,
-                                           marketplace_link__integration__fulfilment_enabled=True)
-              .exclude(consignments__packages__tracking_number="").distinct())
+    # Only orders with a tracked package that has no row yet: the rest are the rows' business below.
+    # (Reading every dispatched order each sweep costs queries per order, thousands per tick.)
+    without_row = (Package.objects.filter(consignment__order=OuterRef("pk")).exclude(tracking_number="")
+                   .exclude(consignment__status=Consignment.Status.CANCELLED)
+                   .exclude(Exists(PackageConfirmation.objects.filter(package=OuterRef("pk")))))
+    orders = OutboundOrder.objects.filter(status=OutboundOrder.Status.DISPATCHED, dispatched_at__gte=since,
+                                          marketplace_link__integration__status=Integration.Status.ACTIVE,
+                                          marketplace_link__integration__fulfilment_enabled=True,
+                                          marketplace_link__marketplace_cancelled_at__isnull=True
+                                          ).filter(Exists(without_row))
     for order in orders.iterator():
         confirmations_prepare(order=order)
+    for row in PackageConfirmation.objects.filter(state=State.SENDING).select_related(
+            "integration", "imported_order__order"):
+        # Free lock, row still `sending`: the worker stopped mid-call (its lock went with it), so the
+        # outcome is unknown and the next attempt reads back first. A held lock is a live sender.
+        with job_lock("confirmation_send", row.pk, ttl=int(STALE_SENDING.total_seconds())) as abandoned:
+            if not abandoned or not PackageConfirmation.objects.filter(pk=row.pk, state=State.SENDING).update(
+                    state=State.PENDING, uncertain=True, next_attempt_at=None, updated_at=timezone.now()):
+                continue
+        _log(row, INFO, "confirmation.outcome_unknown",
+             f"The worker confirming tracking {row.tracking_number} for order {_reference(row)} stopped mid-call: "
+             "the order is read back from the marketplace before anything is sent again.")
     due = PackageConfirmation.objects.filter(state=State.PENDING).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
     for row_id in due.values_list("id", flat=True)[:500]:
         sent += confirmation_send(confirmation_id=row_id) == State.CONFIRMED
-    stale = PackageConfirmation.objects.filter(state=State.SENDING, updated_at__lt=timezone.now() - STALE_SENDING)
-    for row in stale.select_related("integration", "imported_order__order"):
-        # The worker stopped mid-call: the outcome is unknown, so the next attempt reads back first.
-        PackageConfirmation.objects.filter(pk=row.pk, state=State.SENDING).update(
-            state=State.PENDING, uncertain=True, next_attempt_at=None, updated_at=timezone.now())
-        _log(row, INFO, "confirmation.outcome_unknown",
-             f"The worker confirming tracking {row.tracking_number} for order {_reference(row)} stopped mid-call: "
-             "the order is read back from the marketplace before anything is sent again.")
     return sent
