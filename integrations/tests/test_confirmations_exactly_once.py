@@ -4,8 +4,12 @@ sandboxes over real HTTP, with a short client timeout instead of the 20 s defaul
 
 from __future__ import annotations
 
-import pytest
+import threading
 
+import pytest
+from django.db import connection
+
+from integrations.locks import job_lock
 from integrations.models import ConnectionLogEntry, PackageConfirmation
 from integrations.services.confirmations import confirmations_sweep
 from integrations.services.orders import orders_import
@@ -125,16 +129,45 @@ def test_temporary_failures_are_logged_once_per_reason_with_the_next_try(amazon,
 
 
 def test_a_worker_that_stopped_mid_call_leads_to_a_read_back(amazon, amazon_seller, amazon_integration, eager_tasks):
-    import datetime as dt
-
-    from django.utils import timezone
-
     order, outbound = amazon_order(amazon, amazon_seller, amazon_integration,
                                    [{"SellerSKU": "CAP-03", "QuantityOrdered": 1}])
     dispatch(outbound, "Sendle", [PackageSpec("SND-4")])
-    # As if the worker died after Amazon applied the call but before the row was written.
-    PackageConfirmation.objects.update(state="sending", updated_at=timezone.now() - dt.timedelta(hours=1))
-    confirmations_sweep()                                   # stale: back to pending, uncertain
+    # As if the worker died after Amazon applied the call but before the row was written: its lock went
+    # with its database session, so the very next sweep knows (no waiting for the row to look old).
+    PackageConfirmation.objects.update(state="sending")
+    confirmations_sweep()                                   # abandoned: back to pending, uncertain
+    assert ConnectionLogEntry.objects.filter(event="confirmation.outcome_unknown").count() == 1
+    retry_now()
+    assert PackageConfirmation.objects.get().state == "confirmed"
+    assert len(amazon_confirmations(amazon, amazon_seller, order["AmazonOrderId"])) == 1
+
+
+def test_a_row_a_live_worker_is_sending_is_left_alone(amazon, amazon_seller, amazon_integration, eager_tasks):
+    order, outbound = amazon_order(amazon, amazon_seller, amazon_integration,
+                                   [{"SellerSKU": "CAP-03", "QuantityOrdered": 1}])
+    dispatch(outbound, "Sendle", [PackageSpec("SND-5")])
+    row = PackageConfirmation.objects.get()
+    PackageConfirmation.objects.update(state="sending")
+    holding, done = threading.Event(), threading.Event()
+
+    def sender():                     # another worker, its own database session, mid-call
+        try:
+            with job_lock("confirmation_send", row.pk) as mine:
+                assert mine
+                holding.set()
+                done.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    assert holding.wait(10)
+    confirmations_sweep()
+    assert PackageConfirmation.objects.get().state == "sending"
+    assert not ConnectionLogEntry.objects.filter(event="confirmation.outcome_unknown").exists()
+    done.set()
+    thread.join()
+    confirmations_sweep()              # the sender is gone without finishing: read back, then sent once
     retry_now()
     assert PackageConfirmation.objects.get().state == "confirmed"
     assert len(amazon_confirmations(amazon, amazon_seller, order["AmazonOrderId"])) == 1
