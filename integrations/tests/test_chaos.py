@@ -12,13 +12,13 @@ dispatched with tracking as soon as it is an outbound order awaiting pick.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
@@ -35,11 +35,11 @@ from integrations.models import ConnectionLogEntry, ImportedOrder, Integration, 
 from integrations.services.push import integration_push_enable
 from tests.factories import CustomerFactory, ProductFactory, StockLevelFactory
 from warehouse.models import OutboundOrder
-from warehouse.services import PackageSpec, consignment_create, outbound_order_dispatch
 
 from .conftest import AU
 
 ROOT = Path(__file__).resolve().parents[2]
+WAREHOUSES = 2           # dispatching processes (chaos_warehouse.py), each its share of the orders
 US = "ATVPDKIKX0DER"
 SECRET = "whsec_Y2hhb3Mtd2ViaG9vay1zaWduaW5nLXNlY3JldA=="
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,20 +57,20 @@ class Scale:
     restart_redis: bool
     error_rate: float           # 10% 429 + 5% 500 = 0.15, two thirds of it 429
     slow_rate: float            # answered after the client's timeout
-    drain_seconds: float
+    stall_seconds: float        # the drain gives up after this long without progress
 
 
 SCALES = {
     "small": Scale(amazon=1, etsy=1, orders_each=25, seconds=12, workers=2, kill_every=6, max_kills=1,
-                   restart_redis=False, error_rate=0.15, slow_rate=0.02, drain_seconds=90),
+                   restart_redis=False, error_rate=0.15, slow_rate=0.02, stall_seconds=60),
     "full": Scale(amazon=12, etsy=8, orders_each=500, seconds=240, workers=3, kill_every=20, max_kills=None,
-                  restart_redis=True, error_rate=0.15, slow_rate=0.02, drain_seconds=600),
+                  restart_redis=True, error_rate=0.15, slow_rate=0.02, stall_seconds=180),
 }
 SCALE = SCALES[os.environ.get("CHAOS_SCALE", "small")]
 # A shorter full run on a busy machine: CHAOS_ORDERS_EACH=100 CHAOS_SECONDS=90 make chaos
 SCALE = replace(SCALE, orders_each=int(os.environ.get("CHAOS_ORDERS_EACH") or SCALE.orders_each),
                 seconds=float(os.environ.get("CHAOS_SECONDS") or SCALE.seconds),
-                drain_seconds=float(os.environ.get("CHAOS_DRAIN_SECONDS") or SCALE.drain_seconds))
+                stall_seconds=float(os.environ.get("CHAOS_STALL_SECONDS") or SCALE.stall_seconds))
 # Log entries that say why an order or a package is still waiting (not those of things that went well).
 EXPLAINS_IMPORT = {"orders_import.not_imported", "orders_import.not_found", "orders_import.gave_up",
                    "orders_import.retry_deferred", "orders_import.cancelled", "orders_import.cancelled_too_late"}
@@ -116,7 +116,7 @@ class RedisServer:
 
 
 class Processes:
-    """Workers (prefork), beat and the ORDER_CHANGE consumer, each in its own process group."""
+    """Workers (prefork), beat, the ORDER_CHANGE consumer and the warehouse, each in its own process group."""
 
     def __init__(self, env: dict[str, str], logs: Path):
         self.env, self.logs = env, logs
@@ -130,6 +130,9 @@ class Processes:
                             "-n", f"{name}@%h", "--without-gossip", "--without-mingle"]
         elif name == "beat":
             cmd = celery + ["beat", "--loglevel", "WARNING", "-s", str(self.logs / "beat-schedule")]
+        elif name.startswith("warehouse"):
+            cmd = [sys.executable, "-m", "integrations.tests.chaos_warehouse", name[-1], str(WAREHOUSES),
+                   str(self.logs / "stop-warehouse"), str(self.logs / f"{name}.json")]
         else:
             cmd = [sys.executable, "manage.py", "amazon_push_consumer"]
         log = open(self.logs / f"{name}.log", "ab")        # noqa: SIM115 - closed with the process
@@ -143,6 +146,18 @@ class Processes:
         self.kills += 1
         self.start(name)
         return name
+
+    def stop_warehouse(self) -> Counter:
+        """Stops the warehouse processes after their current round; returns what they dispatched."""
+        (self.logs / "stop-warehouse").touch()
+        counts: Counter = Counter()
+        for name in [n for n in self.procs if n.startswith("warehouse")]:
+            try:
+                self.procs[name].wait(timeout=60)
+                counts.update(json.loads((self.logs / f"{name}.json").read_text()))
+            except (subprocess.TimeoutExpired, FileNotFoundError):
+                counts["warehouse process did not stop"] += 1
+        return counts
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -199,22 +214,6 @@ def _env(url: str, amazon_sandbox, etsy_sandbox, sqs_queue, logs: Path) -> dict[
         "ORDERS_POLL_MINUTES": "0.25", "ORDERS_POLL_MINUTES_WITH_PUSH": "0.5", "ORDERS_IMPORT_TICK_SECONDS": "2",
         "CONFIRMATIONS_SWEEP_SECONDS": "3", "CONFIRMATION_RETRY_SECONDS": "5", "HUB_VAR_DIR": str(logs), "LOG_LEVEL": "WARNING",
     }
-
-
-def _dispatch_arrivals(stop: threading.Event, dispatched: Counter) -> None:
-    """The warehouse: every order awaiting pick is dispatched with tracking at once."""
-    try:
-        while not stop.is_set():
-            for order in list(OutboundOrder.objects.filter(status=OutboundOrder.Status.AWAITING_PICK)[:100]):
-                try:
-                    outbound_order_dispatch(order=order, consignment=consignment_create(
-                        order=order, carrier="Australia Post", packages=[PackageSpec(f"TRK{order.id:07d}")]))
-                    dispatched["orders"] += 1
-                except Exception:  # noqa: BLE001 - the broker is restarting: the sweep confirms it
-                    dispatched["trigger_failed"] += 1
-            stop.wait(0.3)
-    finally:
-        connections.close_all()
 
 
 def _explained(events: set[str]) -> set[tuple[int, str]]:
@@ -301,9 +300,9 @@ def test_chaos_every_order_once_every_package_confirmed_once(
         procs.start(f"worker{n}")
     procs.start("beat")
     procs.start("consumer")
-    stop, dispatched = threading.Event(), Counter()
-    dispatcher = threading.Thread(target=_dispatch_arrivals, args=(stop, dispatched), daemon=True)
-    dispatcher.start()
+    for n in range(WAREHOUSES):
+        procs.start(f"warehouse{n}")
+    dispatched: Counter = Counter()
 
     # -- orders arrive over the run; a worker is killed every kill_every seconds; Redis restarts once --
     started = time.monotonic()
@@ -348,20 +347,21 @@ def test_chaos_every_order_once_every_package_confirmed_once(
         expected_etsy = {(i.id, str(r["receipt_id"])) for i, shop in shops
                          for r in etsy.get(f"shops/{shop['shop_id']}")["receipts"]}
         expected = expected_amazon | expected_etsy
-        deadline = time.monotonic() + SCALE.drain_seconds
-        while time.monotonic() < deadline:
+        progress, last_progress = None, time.monotonic()
+        while time.monotonic() - last_progress < SCALE.stall_seconds:
             imported = set(ImportedOrder.objects.values_list("integration_id", "marketplace_order_id"))
-            if expected <= imported and not OutboundOrder.objects.filter(
-                    status=OutboundOrder.Status.AWAITING_PICK).exists():
-                at_sandbox = _sandbox_confirmations(amazon, sellers, etsy, shops)
-                if len(at_sandbox) >= len(expected) and not _waiting(expected, imported)[1]:
-                    break
+            awaiting = OutboundOrder.objects.filter(status=OutboundOrder.Status.AWAITING_PICK).count()
+            at_sandbox = _sandbox_confirmations(amazon, sellers, etsy, shops)
+            unexplained = _waiting(expected, imported)[1]
+            if expected <= imported and not awaiting and len(at_sandbox) >= len(expected) and not unexplained:
+                break
+            if (len(imported), awaiting, len(at_sandbox), len(unexplained)) != progress:
+                progress, last_progress = (len(imported), awaiting, len(at_sandbox), len(unexplained)), time.monotonic()
             maybe_kill()
             time.sleep(2)
         drained = time.monotonic() - started
     finally:
-        stop.set()
-        dispatcher.join(timeout=30)
+        dispatched = procs.stop_warehouse()
         procs.stop()
         amazon.post("faults", {})
         etsy.post("faults", {})
@@ -384,8 +384,7 @@ def test_chaos_every_order_once_every_package_confirmed_once(
               f"{redis_restarted}, {drained:.0f} s")
         print(f"chaos_orders: sandbox {len(expected)}, outbound {sum(outbound.values())} "
               f"(missing {len(missing)}, doubled {len(doubled)}, not in the sandbox {len(extra)})")
-        print(f"chaos_dispatched: {dispatched['orders']} (dispatch triggers lost to the broker: "
-              f"{dispatched['trigger_failed']})")
+        print(f"chaos_dispatched: {dispatched.pop('orders', 0)} (warehouse errors: {dict(dispatched)})")
         print(f"chaos_packages: dispatched {len(packages)}, confirmed at the sandbox {len(at_sandbox)} "
               f"({sum(at_sandbox.values())} calls; twice {len(confirmed_twice)}, never {len(never_confirmed)}), "
               f"confirmed here {rows['confirmed']} {dict(rows)}")
