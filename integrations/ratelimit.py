@@ -8,12 +8,15 @@ says the seller's dynamic plan is lower, that lower rate is used (remembered an 
 A 429 empties the bucket, so every worker backs off, not only the one that was refused.
 
 A worker that would have to wait longer than `max_wait` gets ProviderRateLimited instead, so its task
-hands back (having committed what it read) and resumes later rather than holding the worker.
+hands back (having committed what it read) and resumes later rather than holding the worker. The same
+when Redis cannot be reached (restarting, say): no token is a reason to wait, never to call unmetered,
+and a run that meets it stops like a throttled one instead of failing with a Redis error.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import math
 import threading
 import time
@@ -26,6 +29,8 @@ from django.conf import settings
 from .providers.base import ProviderRateLimited
 
 OBSERVED_PLAN_TTL = 3600
+UNREACHABLE_RETRY_AFTER = 5.0       # seconds before a caller tries again when Redis cannot be reached
+logger = logging.getLogger(__name__)
 
 # Takes a token if there is one; otherwise says how long until there will be. Redis's own clock, so
 # workers on different hosts agree. KEYS[2] holds a lower rate a response reported, if any.
@@ -77,13 +82,25 @@ class RedisStore(Store):
         self._empty = client.register_script(_EMPTY)
 
     def take(self, key: str, rate: float, burst: float) -> float:
-        return float(self._take(keys=[f"hub:ratelimit:{key}", f"hub:ratelimit-observed:{key}"], args=[rate, burst]))
+        try:
+            return float(self._take(keys=[f"hub:ratelimit:{key}", f"hub:ratelimit-observed:{key}"],
+                                    args=[rate, burst]))
+        except redis.RedisError as exc:
+            raise ProviderRateLimited(f"Our shared rate limits cannot be read for now ({type(exc).__name__}); "
+                                      "carrying on later.", retry_after=UNREACHABLE_RETRY_AFTER) from exc
 
+    # Telling the other workers is best effort: if Redis is away, its buckets are lost anyway.
     def empty(self, key: str, ttl: int) -> None:
-        self._empty(keys=[f"hub:ratelimit:{key}"], args=[ttl])
+        try:
+            self._empty(keys=[f"hub:ratelimit:{key}"], args=[ttl])
+        except redis.RedisError:
+            logger.warning("ratelimit.unreachable", extra={"key": key})
 
     def observe(self, key: str, rate: float) -> None:
-        self.client.set(f"hub:ratelimit-observed:{key}", repr(rate), ex=OBSERVED_PLAN_TTL)
+        try:
+            self.client.set(f"hub:ratelimit-observed:{key}", repr(rate), ex=OBSERVED_PLAN_TTL)
+        except redis.RedisError:
+            logger.warning("ratelimit.unreachable", extra={"key": key})
 
 
 class LocalStore(Store):

@@ -5,6 +5,7 @@ timing, so the tests hold on a loaded machine."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -187,3 +188,17 @@ def test_server_errors_cost_a_retry_not_the_run(amazon, amazon_seller, amazon_in
     result = orders_import(integration=amazon_integration)
     assert len(result.created) == 4 and result.failed == []
     assert [c["status"] for c in items_calls(amazon)][:3] == [503, 503, 200]
+
+
+def test_unreachable_redis_is_a_wait_not_a_crash_and_never_an_unmetered_call():
+    """Redis restarting: no token can be taken, so the caller is told to come back (like a throttle) rather
+    than calling the marketplace unmetered or failing with a Redis error; telling others is best effort."""
+    with socket.socket() as s:                   # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    limiter = SharedTokenBuckets(store=RedisStore(redis.Redis(port=port, socket_connect_timeout=0.5)))
+    with pytest.raises(ProviderRateLimited) as refused:
+        limiter.acquire("amazon:x:confirmShipment", rate=1.0, burst=5)
+    assert refused.value.retry_after > 0 and not refused.value.daily
+    limiter.throttled("amazon:x:confirmShipment", rate=1.0, burst=5)
+    limiter.observed("amazon:x:confirmShipment", published_rate=1.0, reported_rate=0.5)
