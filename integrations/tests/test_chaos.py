@@ -207,7 +207,9 @@ def _env(url: str, amazon_sandbox, etsy_sandbox, sqs_queue, logs: Path) -> dict[
         "ETSY_API_BASE_URL": etsy_sandbox.url, "ETSY_TOKEN_URL": f"{etsy_sandbox.url}/v3/public/oauth/token",
         "ETSY_KEYSTRING": etsy_sandbox.keystring, "ETSY_SHARED_SECRET": etsy_sandbox.shared_secret,
         "ETSY_REQUESTS_PER_SECOND": "1000", "OAUTHLIB_INSECURE_TRANSPORT": "1",
+        # Rate limits run a thousand times faster on both sides (as in the tests), so do retry back-offs.
         "MARKETPLACE_HTTP_TIMEOUT": "2", "MARKETPLACE_RATE_LIMIT_SCALE": "1000", "MARKETPLACE_RATE_LIMIT_MAX_WAIT": "5",
+        "MARKETPLACE_RETRY_BASE_SECONDS": "0.05",
         "AMAZON_NOTIFICATIONS_QUEUE_URL": queue_url, "SQS_ENDPOINT_URL": client.meta.endpoint_url,
         "SQS_WAIT_SECONDS": "1", "SQS_VISIBILITY_SECONDS": "5",
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
