@@ -23,6 +23,20 @@ from integrations.providers.base import ProviderError
 from integrations.services.orders import first_import_lookback, orders_import
 
 
+def _memory_mb(field: str) -> float:
+    """This process's memory from /proc/self/status (VmHWM: peak resident, VmRSS: now). Not
+    getrusage's ru_maxrss: Linux carries it over exec from the parent, so a worker started by a big
+    process (a pytest run holding 20,000 orders, a supervisor) would report the parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _date(value: str) -> dt.datetime:
     """YYYY-MM-DD (midnight UTC) or an ISO 8601 instant."""
     try:
@@ -68,6 +82,7 @@ class Command(BaseCommand):
                             refresh=False)
             bar.refresh()
 
+        rss_at_start = _memory_mb("VmRSS")
         started = time.monotonic()
         error = ""
         with job_lock("orders_import", integration.id, ttl=3600) as mine:
@@ -90,7 +105,7 @@ class Command(BaseCommand):
                    "skipped": run.skipped if run else 0, "failed": run.failed if run else 0,
                    "cancelled": run.cancelled if run else 0, "seconds": round(seconds, 3),
                    "orders_per_second": round((run.imported if run else 0) / seconds, 1) if seconds else 0.0,
-                   "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+                   "start_rss_mb": rss_at_start, "max_rss_mb": _memory_mb("VmHWM")}
         if error:
             summary["error"] = error
         self.stdout.write(json.dumps(summary))
