@@ -1,5 +1,6 @@
 """Token buckets shared by every worker on every host, in Redis, so that all of them together stay
-within each marketplace's usage plans; an in-process bucket when no Redis is configured (`make run`).
+within each marketplace's usage plans. Without Redis (`make run`), in a locked file under var/ that the
+processes of that one machine share (the worker, the web app's wizard, the push consumer).
 
 A bucket refills at `rate` tokens a second up to `burst`; each request takes one. We spend a `margin`
 (10%) below the published plan: our clock and Amazon's never agree to the millisecond, and Amazon's
@@ -15,13 +16,16 @@ and a run that meets it stops like a throttled one instead of failing with a Red
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import fcntl
+import json
 import logging
 import math
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
+from pathlib import Path
 
 import redis
 from django.conf import settings
@@ -103,35 +107,63 @@ class RedisStore(Store):
             logger.warning("ratelimit.unreachable", extra={"key": key})
 
 
-class LocalStore(Store):
-    """The same algorithm for one process (development without Redis)."""
+def _take_from(buckets: dict, observed: dict, key: str, rate: float, burst: float, now: float) -> float:
+    """The same algorithm as _TAKE, on plain dicts: {key: [tokens, at]} and {key: [rate, until]}."""
+    lower, until = observed.get(key, (0.0, 0.0))
+    if until > now and 0 < lower < rate:
+        rate = lower
+    tokens, at = buckets.get(key, (float(burst), now))
+    tokens = min(burst, tokens + max(0.0, now - at) * rate)
+    if tokens >= 1:
+        buckets[key] = [tokens - 1, now]
+        return 0.0
+    buckets[key] = [tokens, now]
+    return (1 - tokens) / rate
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._observed: dict[str, tuple[float, float]] = {}
+
+class FileStore(Store):
+    """The same algorithm for every process of one machine without Redis (`make run`: the worker, the web
+    app's wizard and the push consumer all call the same seller), in a small JSON file under an exclusive
+    lock. Wall-clock time, which those processes share."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextlib.contextmanager
+    def _state(self) -> Iterator[dict]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+", encoding="utf-8") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)          # a separate open() per call: threads exclude each other too
+            try:
+                f.seek(0)
+                try:
+                    state = json.loads(f.read() or "{}")
+                except ValueError:                 # a torn file after a crash: start with full buckets
+                    state = {}
+                state.setdefault("buckets", {})
+                state.setdefault("observed", {})
+                yield state
+                now = time.time()
+                state["buckets"] = {k: v for k, v in state["buckets"].items() if now - v[1] < 3600}
+                state["observed"] = {k: v for k, v in state["observed"].items() if v[1] > now}
+                f.seek(0)
+                f.truncate()
+                f.write(json.dumps(state))
+                f.flush()
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def take(self, key: str, rate: float, burst: float) -> float:
-        with self._lock:
-            now = time.monotonic()
-            observed, until = self._observed.get(key, (0.0, 0.0))
-            if until > now and 0 < observed < rate:
-                rate = observed
-            tokens, at = self._buckets.get(key, (float(burst), now))
-            tokens = min(burst, tokens + (now - at) * rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / rate
+        with self._state() as state:
+            return _take_from(state["buckets"], state["observed"], key, rate, burst, time.time())
 
     def empty(self, key: str, ttl: int) -> None:
-        with self._lock:
-            self._buckets[key] = (0.0, time.monotonic())
+        with self._state() as state:
+            state["buckets"][key] = [0.0, time.time()]
 
     def observe(self, key: str, rate: float) -> None:
-        with self._lock:
-            self._observed[key] = (rate, time.monotonic() + OBSERVED_PLAN_TTL)
+        with self._state() as state:
+            state["observed"][key] = [rate, time.time() + OBSERVED_PLAN_TTL]
 
 
 class SharedTokenBuckets:
@@ -186,7 +218,8 @@ def redis_store(client: redis.Redis) -> Store:
 
 @lru_cache(maxsize=1)
 def shared_limiter() -> SharedTokenBuckets:
-    store = RedisStore(redis.Redis.from_url(settings.REDIS_URL)) if settings.REDIS_URL else LocalStore()
+    store = (RedisStore(redis.Redis.from_url(settings.REDIS_URL)) if settings.REDIS_URL
+             else FileStore(Path(settings.VAR_DIR) / "ratelimit.json"))
     return SharedTokenBuckets(store=store, scale=settings.MARKETPLACE_RATE_LIMIT_SCALE,
                               max_wait=settings.MARKETPLACE_RATE_LIMIT_MAX_WAIT,
                               margin=settings.MARKETPLACE_RATE_LIMIT_MARGIN)

@@ -5,7 +5,10 @@ timing, so the tests hold on a loaded machine."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -17,7 +20,7 @@ from django.utils import timezone
 
 from integrations.models import ImportedOrder, ImportRun, Integration
 from integrations.providers.base import ProviderRateLimited
-from integrations.ratelimit import RedisStore, SharedTokenBuckets, shared_limiter
+from integrations.ratelimit import FileStore, RedisStore, SharedTokenBuckets, shared_limiter
 from integrations.services.orders import orders_import
 from warehouse.models import OutboundOrder
 
@@ -202,3 +205,22 @@ def test_unreachable_redis_is_a_wait_not_a_crash_and_never_an_unmetered_call():
     assert refused.value.retry_after > 0 and not refused.value.daily
     limiter.throttled("amazon:x:confirmShipment", rate=1.0, burst=5)
     limiter.observed("amazon:x:confirmShipment", published_rate=1.0, reported_rate=0.5)
+
+
+def test_without_redis_the_processes_of_one_machine_share_the_buckets(tmp_path):
+    """`make run` has no Redis: its worker, web app and push consumer are separate processes calling the same
+    seller, so the buckets live in a locked file they all read, not in each process's memory."""
+    path = tmp_path / "ratelimit.json"
+    spend = ("import sys; from integrations.ratelimit import FileStore; store = FileStore(sys.argv[1]); "
+             "print(sum(store.take('amazon:s:getOrderItems', 0.001, 5) == 0 for _ in range(8)))")
+    other = subprocess.run([sys.executable, "-c", spend, str(path)], capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"})
+    assert other.stdout.strip() == "5", other.stderr[-2000:]              # the burst, and not one more
+    store = FileStore(path)
+    assert store.take("amazon:s:getOrderItems", 0.001, 5) > 0           # spent by the other process
+    assert store.take("amazon:s:getOrder", 0.001, 5) == 0               # another operation's bucket is full
+    store.empty("amazon:s:getOrder", ttl=60)                            # a 429 here empties it for everyone
+    again = subprocess.run([sys.executable, "-c", spend.replace("getOrderItems", "getOrder"), str(path)],
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"})
+    assert again.stdout.strip() == "0", again.stderr[-2000:]
