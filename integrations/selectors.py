@@ -60,9 +60,12 @@ def order_filter_by_integration():
 
 
 def import_run_latest(*, integration: Integration) -> ImportRun | None:
-    """The import a person wants to see: the open one if any, else the last one."""
+    """The import a person wants to see: the open one if any, else the last one. A marketplace notification
+    imports one order (its log entry says so): it never hides the first import after connecting, Import
+    missing orders or a poll, running or ended."""
     runs = integration.import_runs.all()
-    return (runs.filter(state__in=ImportRun.OPEN_STATES).first() or runs.first())
+    longer = runs.exclude(kind=ImportRun.Kind.PUSH)
+    return longer.filter(state__in=ImportRun.OPEN_STATES).first() or longer.first() or runs.first()
 
 
 def confirmation_get(*, scope: Scope, confirmation_id: int) -> PackageConfirmation:

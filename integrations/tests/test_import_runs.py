@@ -73,3 +73,17 @@ def test_the_first_import_takes_every_open_order_of_the_last_30_days(amazon, ama
     assert amazon_integration.orders_watermark > now - dt.timedelta(minutes=5)
     assert orders_import(integration=amazon_integration).created == []
     assert ImportRun.objects.first().kind == ImportRun.Kind.POLL
+
+
+def test_a_notification_never_hides_the_first_import_on_the_progress_view(client, admin_user, amazon_integration):
+    """Orders placed while the first import waits for quota arrive as notifications, one order a run: the page
+    keeps showing the first import (the one the person is watching) while it runs and once it ended."""
+    first = ImportRun.objects.create(integration=amazon_integration, kind=ImportRun.Kind.FIRST_CONNECT,
+                                     state=ImportRun.State.WAITING, waiting_for_quota=48)
+    ImportRun.objects.create(integration=amazon_integration, kind=ImportRun.Kind.PUSH, state=ImportRun.State.WAITING)
+    client.force_login(admin_user)
+    for state in (ImportRun.State.WAITING, ImportRun.State.FINISHED):
+        ImportRun.objects.filter(pk=first.pk).update(state=state)
+        for url in (f"/integrations/{amazon_integration.id}/", f"/integrations/{amazon_integration.id}/live/"):
+            page = client.get(url).content.decode()
+            assert f'data-run="{first.pk}"' in page and "First import after connecting" in page
