@@ -190,6 +190,8 @@ class _Context:
         self._products: dict[str, Product | None] = {}
         self._page_unread = 0
         self._checked: set[str] = set()
+        # Orders of the page a stopped run was in that it committed then (the cursor keeps them).
+        self.done_before: set[str] = set((run.cursor or {}).get("done") or ())
         self.by_number = False            # "import missing orders" by number: skips are said at INFO
         self.call_log = CallLogger(integration, buffered=True)
 
@@ -294,21 +296,29 @@ def _commit_page(ctx: _Context, page: OrderPage, result: ImportResult) -> None:
     """One page, one transaction: its orders, their links, stock, log entries, the run's counters and
     cursor commit together or not at all."""
     run = ctx.run
+    ids = {o.order_id for o in page.orders}
+    # The page a stopped run was in is listed again when it resumes: the orders it committed then are
+    # counted already (found, imported), not again as found and "already imported".
+    again, ctx.done_before = ids & ctx.done_before, set()
     with transaction.atomic():
         ctx.call_log.flush()            # the page's marketplace calls, with the page
         outcomes = _import_page(ctx, page.orders) if page.orders else []
         counts: dict[str, int] = {}
         for order_id, outcome in outcomes:
+            if outcome == "existing" and order_id in again:
+                continue
             result.merge(outcome, order_id)
             counts[_RUN_COUNTER[outcome]] = counts.get(_RUN_COUNTER[outcome], 0) + 1
         updates = {k: F(k) + v for k, v in counts.items()}
         listed = page.listed or len(page.orders)
         if page.complete:
-            updates["found"] = F("found") + listed
-        else:        # listed again when the run resumes: counted then
-            updates["found"] = F("found") + len(page.orders)
+            updates["found"] = F("found") + listed - len(again)
+        else:        # listed again when the run resumes: counted then, less what is committed now
+            updates["found"] = F("found") + len(page.orders) - len(again)
         if page.cursor is not None:
             updates["cursor"] = dict(page.cursor)
+            if not page.complete:
+                updates["cursor"]["done"] = sorted(ids | again)
         ImportRun.objects.filter(pk=run.pk).update(pages=F("pages") + 1, state=ImportRun.State.RUNNING,
                                                    waiting_for_quota=0, updated_at=timezone.now(), **updates)
     if page.watermark is not None:

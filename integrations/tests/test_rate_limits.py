@@ -177,6 +177,7 @@ def test_a_throttle_mid_run_stops_it_and_the_next_run_resumes_without_refetching
     assert len(result.created) == 7 and OutboundOrder.objects.count() == 12
     run.refresh_from_db()
     assert run.state == ImportRun.State.FINISHED and run.resumes == 1 and run.imported == 12
+    assert (run.found, run.existing) == (12, 0)           # the 5 committed before the stop are counted once
     answered = Counter(c["path"] for c in items_calls(amazon) if c["status"] == 200)
     assert len(answered) == 12 and set(answered.values()) == {1}        # never re-fetched
     amazon_integration.refresh_from_db()
