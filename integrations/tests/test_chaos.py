@@ -62,7 +62,7 @@ class Scale:
 
 SCALES = {
     "small": Scale(amazon=1, etsy=1, orders_each=25, seconds=12, workers=2, kill_every=6, max_kills=1,
-                   restart_redis=False, error_rate=0.15, slow_rate=0.02, stall_seconds=60),
+                   restart_redis=False, error_rate=0.15, slow_rate=0.02, stall_seconds=120),
     "full": Scale(amazon=12, etsy=8, orders_each=500, seconds=240, workers=3, kill_every=20, max_kills=None,
                   restart_redis=True, error_rate=0.15, slow_rate=0.02, stall_seconds=180),
 }
@@ -213,7 +213,9 @@ def _env(url: str, amazon_sandbox, etsy_sandbox, sqs_queue, logs: Path) -> dict[
         "AMAZON_NOTIFICATIONS_QUEUE_URL": queue_url, "SQS_ENDPOINT_URL": client.meta.endpoint_url,
         "SQS_WAIT_SECONDS": "1", "SQS_VISIBILITY_SECONDS": "5",
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "ORDERS_POLL_MINUTES": "0.25", "ORDERS_POLL_MINUTES_WITH_PUSH": "0.5", "ORDERS_IMPORT_TICK_SECONDS": "2",
+        # The poll is the backstop for what a push missed; each re-reads ten minutes (orders.OVERLAP), so at
+        # every 15 s twenty polls re-reading 500 orders each kept all the workers from the confirmations.
+        "ORDERS_POLL_MINUTES": "1", "ORDERS_POLL_MINUTES_WITH_PUSH": "2", "ORDERS_IMPORT_TICK_SECONDS": "5",
         "CONFIRMATIONS_SWEEP_SECONDS": "3", "CONFIRMATION_RETRY_SECONDS": "5", "HUB_VAR_DIR": str(logs), "LOG_LEVEL": "WARNING",
     }
 
