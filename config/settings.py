@@ -260,6 +260,9 @@ SQS_ENDPOINT_URL = env.str("SQS_ENDPOINT_URL", default="")
 SQS_REGION = env.str("SQS_REGION", default="us-east-1")
 SQS_WAIT_SECONDS = env.int("SQS_WAIT_SECONDS", default=20)          # long poll
 SQS_VISIBILITY_SECONDS = env.int("SQS_VISIBILITY_SECONDS", default=60)
+# The consumer gathers ORDER_CHANGE messages this long after the first one of a round and reads their
+# orders together (one getOrders per 50 ids): a burst of orders stays within Amazon's usage plans.
+AMAZON_PUSH_BATCH_SECONDS = env.float("AMAZON_PUSH_BATCH_SECONDS", default=2.0)
 # Etsy ORDER_PAID webhooks: the signing secret (whsec_...) Etsy shows for the app's webhook endpoint.
 ETSY_WEBHOOK_SIGNING_SECRET = env.str("ETSY_WEBHOOK_SIGNING_SECRET", default="")
 ETSY_API_BASE_URL = env.str("ETSY_API_BASE_URL", default="https://api.etsy.com")

@@ -256,6 +256,10 @@ class PushEvent:
     marketplace_id: str = ""
     status: str = ""
     occurred_at: dt.datetime | None = None
+    # The order's items as the event named them (Amazon's ORDER_CHANGE summary: item id, SKU, quantity),
+    # so that a read-back of the order header can spare one items call per order (providers check them
+    # against the header's item counts first).
+    lines: tuple[MarketplaceOrderLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,7 +291,9 @@ class MarketplaceProvider(Protocol):
                              cursor: Mapping[str, Any] | None = None,
                              known: KnownOrders | None = None) -> Iterator[OrderPage]: ...
 
-    def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str]) -> list[MarketplaceOrder]: ...
+    def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str],
+                     pushed_lines: Mapping[str, Sequence[MarketplaceOrderLine]] | None = None
+                     ) -> list[MarketplaceOrder]: ...
 
     def confirm_shipment(self, *, conn: Connection, shipment: ShipmentConfirmation) -> str:
         """Sends one package; returns a note for the connection log (e.g. how the carrier went), or ""."""

@@ -17,7 +17,7 @@ How it holds under the marketplaces' limits and runs at the speed of the wire:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -37,6 +37,7 @@ from warehouse.services import (
 from ..models import ConnectionLogEntry, ImportedOrder, ImportRun, Integration, PendingImport
 from ..providers.base import (
     MarketplaceOrder,
+    MarketplaceOrderLine,
     MarketplaceProvider,
     OrderPage,
     OrderState,
@@ -105,11 +106,13 @@ def orders_import(
     order_ids: Sequence[str] | None = None,
     kind: str | None = None,
     progress: Callable[[ImportRun], None] | None = None,
+    pushed_lines: Mapping[str, Sequence[MarketplaceOrderLine]] | None = None,
 ) -> ImportResult:
     """Imports one window (or list) of orders. With neither `since` nor `order_ids` it is the poll: from
     the watermark (less an overlap), or for a new integration every open order of the first-import
     lookback; the watermark moves once everything read is committed. A poll resumes the integration's
-    stopped run, if any. `progress(run)` is told after each committed page and each wait for quota."""
+    stopped run, if any. `progress(run)` is told after each committed page and each wait for quota.
+    `pushed_lines`: the items push events named, by order id (the provider may spare the items calls)."""
     provider = provider_for(integration)
     is_poll = since is None and not order_ids
     run = _run_for(integration=integration, since=since, until=until, order_ids=order_ids, kind=kind,
@@ -117,7 +120,7 @@ def orders_import(
     ctx = _Context(integration=integration, run=run, progress=progress)
     token = quota_wait_listener.set(ctx.waiting)
     try:
-        result = _import(ctx, provider=provider, order_ids=order_ids, is_poll=is_poll)
+        result = _import(ctx, provider=provider, order_ids=order_ids, is_poll=is_poll, pushed_lines=pushed_lines)
     except ProviderError as exc:
         resumable = isinstance(exc, (ProviderRateLimited, ProviderUnavailable))
         _run_end(run, ImportRun.State.STOPPED if resumable else ImportRun.State.FAILED,
@@ -246,7 +249,8 @@ class _Context:
 # --- the import ---------------------------------------------------------------------------------------
 
 
-def _import(ctx: _Context, *, provider: MarketplaceProvider, order_ids, is_poll: bool) -> ImportResult:
+def _import(ctx: _Context, *, provider: MarketplaceProvider, order_ids, is_poll: bool,
+            pushed_lines=None) -> ImportResult:
     integration, run = ctx.integration, ctx.run
     conn = connection_for(integration, provider, call_log=ctx.call_log)
     result = ImportResult(run=run)
@@ -256,7 +260,8 @@ def _import(ctx: _Context, *, provider: MarketplaceProvider, order_ids, is_poll:
         for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
             batch = ids[start:start + MAX_IDS_PER_REQUEST]
             try:
-                orders = _orders_by_id(integration=integration, provider=provider, conn=conn, order_ids=batch)
+                orders = _orders_by_id(integration=integration, provider=provider, conn=conn, order_ids=batch,
+                                       pushed_lines=pushed_lines)
             except ProviderRejected as exc:            # the single number given is unknown
                 log_entry(integration=integration, level=ERROR, event="orders_import.not_found",
                           marketplace_order_id=batch[0],
@@ -586,11 +591,13 @@ def _retry_pending(ctx: _Context, *, result: ImportResult, provider, conn) -> No
     _commit_page(ctx, OrderPage(orders=tuple(orders)), result)
 
 
-def _orders_by_id(*, integration, provider, conn, order_ids: list[str]) -> list[MarketplaceOrder]:
+def _orders_by_id(*, integration, provider, conn, order_ids: list[str], pushed_lines=None) -> list[MarketplaceOrder]:
     """All the orders in one batch; if the marketplace refuses the batch (an unknown number), one by one,
     so one wrong number never hides the others."""
+    if integration.match_by == Integration.MatchBy.ALTERNATIVE_CODE:
+        pushed_lines = None               # products are matched by ASIN, which only the items call has
     try:
-        return provider.orders_by_id(conn=conn, order_ids=order_ids)
+        return provider.orders_by_id(conn=conn, order_ids=order_ids, pushed_lines=pushed_lines)
     except ProviderRejected:
         if len(order_ids) == 1:
             raise

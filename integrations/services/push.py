@@ -1,7 +1,7 @@
 """Push intake: the marketplaces tell us an order changed, and we import just that order within seconds.
 
 - Amazon ORDER_CHANGE: on activation the seller is subscribed to our SQS destination; the consumer
-  (`manage.py amazon_push_consumer`) long-polls the queue and calls `push_event_import` per message.
+  (`manage.py amazon_push_consumer`) long-polls the queue and calls `push_events_import` per batch.
 - Etsy ORDER_PAID: Etsy posts a signed webhook (Standard Webhooks) to our endpoint per shop; the view
   verifies it and queues `push_event_import` in a task.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
@@ -143,9 +144,20 @@ def push_targets(*, marketplace: str, event: PushEvent) -> list[Integration]:
 def push_event_import(*, integration: Integration, event: PushEvent) -> ImportResult:
     """Imports the one order an event names, through the one import service. Raises ProviderError when
     the marketplace could not be read (the push is then redelivered, and the poll is the backstop)."""
+    return push_events_import(integration=integration, events=[event])
+
+
+def push_events_import(*, integration: Integration, events: Sequence[PushEvent]) -> ImportResult:
+    """Imports the orders a batch of events names in one run: the provider reads them together (on
+    Amazon one getOrders per 50 ids), which keeps a burst of pushes within the marketplace's plans.
+    Raises ProviderError when the marketplace could not be read (the pushes are then redelivered, and
+    the poll is the backstop)."""
     Integration.objects.filter(pk=integration.pk).update(push_last_event_at=timezone.now())
-    result = orders_import(integration=integration, order_ids=[event.order_id], kind=ImportRun.Kind.PUSH)
-    logger.info("push.imported", extra={"integration_id": integration.id, "marketplace_order_id": event.order_id,
+    order_ids = list(dict.fromkeys(e.order_id for e in events))
+    lines = {e.order_id: e.lines for e in events if e.lines}
+    result = orders_import(integration=integration, order_ids=order_ids, kind=ImportRun.Kind.PUSH,
+                           pushed_lines=lines)
+    logger.info("push.imported", extra={"integration_id": integration.id, "count": len(order_ids),
                                         "created_count": len(result.created)})
     return result
 

@@ -138,3 +138,20 @@ def test_pushes_for_other_sellers_and_unreadable_messages_change_nothing(
     assert consumer(sqs_queue).poll_once() == 3            # all done with, none imported
     assert not OutboundOrder.objects.exists()
     assert not amazon.calls("/orders/v0/orders")           # nothing was even read
+
+
+def test_a_burst_of_pushed_orders_is_read_with_one_search_and_no_call_per_order(
+        amazon, amazon_sandbox, amazon_seller, amazon_integration, sqs_queue):
+    integration_push_enable(integration=amazon_integration)
+    amazon_sandbox.set_rate_limits(enabled=False)
+    placed = [new_order(amazon, amazon_seller)["AmazonOrderId"] for _ in range(25)]
+    wait_sent(amazon_sandbox, 25)
+    before = len(amazon.calls("/orders/v0/orders"))
+
+    assert consumer(sqs_queue, visibility=10).poll_once() == 25        # more than one ReceiveMessage holds
+
+    assert set(ImportedOrder.objects.values_list("marketplace_order_id", flat=True)) == set(placed)
+    reads = amazon.calls("/orders/v0/orders")[before:]
+    assert [c["path"] for c in reads] == ["/orders/v0/orders"]          # no getOrder, no getOrderItems
+    assert sorted(reads[0]["query"]["AmazonOrderIds"][0].split(",")) == sorted(placed)
+    assert amazon_integration.import_runs.count() == 1

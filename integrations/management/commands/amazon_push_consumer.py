@@ -1,5 +1,6 @@
 """`manage.py amazon_push_consumer`: reads Amazon ORDER_CHANGE notifications from the SQS queue and
-imports each order through the one import service, within seconds of the order being placed.
+imports the orders through the one import service, within seconds of their being placed. Messages
+are read in short batches so that a burst of orders costs one getOrders per 50 orders.
 
 Long-polls with ReceiveMessage (WaitTimeSeconds), and deletes a message only after its order is
 committed: a consumer killed half way leaves the message on the queue, where SQS makes it visible
@@ -37,7 +38,8 @@ class Command(BaseCommand):
                                "sends ORDER_CHANGE notifications to.")
         consumer = AmazonPushConsumer(queue_url=options["queue_url"], endpoint_url=options["endpoint_url"],
                                       region=settings.SQS_REGION, wait_seconds=options["wait_seconds"],
-                                      visibility_seconds=settings.SQS_VISIBILITY_SECONDS)
+                                      visibility_seconds=settings.SQS_VISIBILITY_SECONDS,
+                                      batch_seconds=settings.AMAZON_PUSH_BATCH_SECONDS)
         if options["once"]:
             consumer.poll_once()
             return

@@ -290,10 +290,12 @@ def line_from_v0(item: Any, problems: _Problems) -> MarketplaceOrderLine | None:
 
 
 def order_from_v0(order: Any, items: Sequence[Any] | None, *,
-                  address_body: Any = None, extra_problems: Iterable[str] = ()) -> MarketplaceOrder:
+                  address_body: Any = None, extra_problems: Iterable[str] = (),
+                  pushed_lines: Sequence[MarketplaceOrderLine] = ()) -> MarketplaceOrder:
     """A v0 `Order` (§2.1) plus its `OrderItems` (§2.3) -> MarketplaceOrder.
 
-    `items` is None when they were not read (AFN, or the call failed: see `extra_problems`).
+    `items` is None when they were not read (AFN, or the call failed: see `extra_problems`), or when
+    `pushed_lines` (an ORDER_CHANGE's items, checked with `v0_pushed_lines_match`) stand in for them.
     `address_body` is a getOrderAddress payload, used when the order itself came without one.
     Never raises on bad data: whatever cannot be read becomes a line in `problems`.
     """
@@ -314,7 +316,7 @@ def order_from_v0(order: Any, items: Sequence[Any] | None, *,
     address = address_from_v0(o.get("ShippingAddress") or extra.get("ShippingAddress"),
                               buyer_info=o.get("BuyerInfo"),
                               buyer_company=_text(extra.get("BuyerCompanyName")))
-    lines: list[MarketplaceOrderLine] = []
+    lines: list[MarketplaceOrderLine] = list(pushed_lines)
     for item in items or ():
         line = line_from_v0(item, problems)
         if line is not None:
@@ -716,4 +718,30 @@ def order_change_event(message_body: str) -> PushEvent | None:
         event_id=_text(meta.get("NotificationId")), account_id=seller_id, order_id=order_id,
         change=_text(change.get("OrderChangeType")) or "OrderStatusChange",
         marketplace_id=_text(summary.get("MarketplaceId")), status=_text(summary.get("OrderStatus")),
-        occurred_at=parse_datetime(body.get("EventTime")))
+        occurred_at=parse_datetime(body.get("EventTime")), lines=_order_change_lines(summary))
+
+
+def _order_change_lines(summary: Json) -> tuple[MarketplaceOrderLine, ...]:
+    """The summary's OrderItems (OrderItemId, SellerSKU, Quantity), or () when any of them is incomplete:
+    then the items are read from the API as usual."""
+    lines = []
+    for item in _list(summary.get("OrderItems")):
+        i = _dict(item)
+        line_id, sku, quantity = _text(i.get("OrderItemId")), _text(i.get("SellerSKU")), i.get("Quantity")
+        if not line_id or not sku or isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            return ()
+        lines.append(MarketplaceOrderLine(line_id=line_id, sku=sku, quantity=quantity))
+    return tuple(lines)
+
+
+def v0_pushed_lines_match(order: Any, lines: Sequence[MarketplaceOrderLine]) -> bool:
+    """Whether an ORDER_CHANGE's items can stand in for getOrderItems on this read-back v0 order: it is
+    Unshipped with nothing shipped, and its item count is exactly the notification's. (A partly shipped
+    or changed order, or an ASIN-matched integration, reads its items from the API.)"""
+    o = _dict(order)
+    if not lines or _text(o.get("OrderStatus")) != "Unshipped":
+        return False
+    shipped, unshipped = o.get("NumberOfItemsShipped"), o.get("NumberOfItemsUnshipped")
+    if not isinstance(shipped, int) or not isinstance(unshipped, int) or isinstance(unshipped, bool):
+        return False
+    return shipped == 0 and unshipped == sum(line.quantity for line in lines)

@@ -155,7 +155,9 @@ class EtsyProvider:
                     "search": index, **position, "started": int(started.timestamp())})
         yield OrderPage(orders=(), watermark=watermark)
 
-    def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str]) -> list[MarketplaceOrder]:
+    def orders_by_id(self, *, conn: Connection, order_ids: Sequence[str],
+                     pushed_lines: Mapping[str, Any] | None = None) -> list[MarketplaceOrder]:
+        # A webhook names the receipt only: every receipt is read whole.
         tokens, shop_id = self._use(conn), _shop_id(conn)
         return [mapping.receipt_to_order(self._client.get_shop_receipt(tokens, shop_id, str(order_id)))
                 for order_id in order_ids]

@@ -433,3 +433,37 @@ def test_query_dates_are_utc_strings_and_naive_ones_are_refused():
     assert mapping.format_datetime(morning) == "2026-11-24T22:00:30Z"
     with pytest.raises(ValueError):
         mapping.format_datetime(dt.datetime(2026, 11, 25, 9, 0))
+
+
+# --- ORDER_CHANGE ---------------------------------------------------------------------------------------
+
+
+def _order_change(items: list[dict[str, Any]]) -> str:
+    return json.dumps({"NotificationType": "ORDER_CHANGE", "EventTime": "2026-12-01T10:00:00Z", "Payload": {
+        "OrderChangeNotification": {"SellerId": "A1SELLER", "AmazonOrderId": "250-1234567-7654321",
+                                    "OrderChangeType": "OrderStatusChange",
+                                    "Summary": {"MarketplaceId": "A39IBJ37TRP1C6", "OrderStatus": "Unshipped",
+                                                "OrderItems": items}}}})
+
+
+def test_order_change_items_become_lines_only_when_every_item_is_complete():
+    event = mapping.order_change_event(_order_change([
+        {"OrderItemId": "111", "SellerSKU": "MUG", "Quantity": 2, "SupplySourceId": "s"},
+        {"OrderItemId": "112", "SellerSKU": "CUP", "Quantity": 1}]))
+    assert [(line.line_id, line.sku, line.quantity) for line in event.lines] == [("111", "MUG", 2), ("112", "CUP", 1)]
+    assert mapping.order_change_event(_order_change([{"OrderItemId": "111", "Quantity": 2}])).lines == ()
+    assert mapping.order_change_event(_order_change([{"OrderItemId": "1", "SellerSKU": "M", "Quantity": "2"}])).lines == ()
+
+
+def test_pushed_lines_stand_in_for_items_only_for_an_unshipped_order_with_the_same_count():
+    lines = mapping.order_change_event(_order_change([{"OrderItemId": "111", "SellerSKU": "MUG", "Quantity": 2}])).lines
+    header = {"AmazonOrderId": "250-1234567-7654321", "OrderStatus": "Unshipped", "NumberOfItemsShipped": 0,
+              "NumberOfItemsUnshipped": 2}
+    assert mapping.v0_pushed_lines_match(header, lines)
+    assert not mapping.v0_pushed_lines_match({**header, "NumberOfItemsUnshipped": 3}, lines)
+    assert not mapping.v0_pushed_lines_match({**header, "OrderStatus": "PartiallyShipped"}, lines)
+    assert not mapping.v0_pushed_lines_match({k: v for k, v in header.items() if k != "NumberOfItemsShipped"}, lines)
+    assert not mapping.v0_pushed_lines_match(header, ())
+    order = mapping.order_from_v0({**header, "PurchaseDate": "2026-12-01T09:59:00Z", "FulfillmentChannel": "MFN"},
+                                  None, pushed_lines=lines)
+    assert [(line.line_id, line.sku, line.quantity) for line in order.lines] == [("111", "MUG", 2)]

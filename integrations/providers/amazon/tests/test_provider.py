@@ -22,6 +22,7 @@ from integrations.providers.amazon import AmazonProvider
 from integrations.providers.amazon.client import AmazonClient, ClientConfig
 from integrations.providers.base import (
     Connection,
+    MarketplaceOrderLine,
     OrderState,
     ProviderAuthError,
     ProviderRateLimited,
@@ -366,7 +367,7 @@ def test_until_is_kept_two_minutes_behind_now_and_becomes_the_watermark(amazon_s
     assert list(provider.orders_updated_since(conn=seller.conn, since=now, until=now)) == []
 
 
-def test_orders_by_id_uses_one_rdt_and_reports_unknown_numbers(amazon_sandbox, provider, seller):
+def test_orders_by_id_reads_a_batch_with_one_search_and_reports_unknown_numbers(amazon_sandbox, provider, seller):
     first, second = amazon_sandbox.create_orders(seller.selling_partner_id, 2,
                                                  items=[{"SellerSKU": "MUG", "QuantityOrdered": 3}])
     ids = [first["AmazonOrderId"], "249-0000000-0000000", second["AmazonOrderId"]]
@@ -378,8 +379,32 @@ def test_orders_by_id_uses_one_rdt_and_reports_unknown_numbers(amazon_sandbox, p
     assert "not found" in orders[1].problems[0]
     assert orders[0].address is not None and orders[0].address.name
     assert orders[2].lines[0].quantity == 3
-    (rdt,) = calls(amazon_sandbox, "restrictedDataToken")
-    assert rdt["body"]["restrictedResources"][0]["path"] == "/orders/v0/orders/{orderId}"
+    (search,) = get_orders_queries(amazon_sandbox)               # one getOrders for the whole batch
+    assert search["AmazonOrderIds"] == [",".join(ids)]
+    # Only the number the search did not return is asked for alone (and found unknown).
+    assert [c["path"] for c in calls(amazon_sandbox, "/orders/v0/orders/") if "orderItems" not in c["path"]] == [
+        f"/orders/v0/orders/{ids[1]}"]
+    assert [r["body"]["restrictedResources"][0]["path"] for r in calls(amazon_sandbox, "restrictedDataToken")] == [
+        "/orders/v0/orders", "/orders/v0/orders/{orderId}"]
+
+
+def test_fifty_pushed_orders_cost_one_search_and_no_items_calls_when_the_counts_agree(amazon_sandbox, provider,
+                                                                                      seller):
+    amazon_sandbox.set_rate_limits(enabled=False)
+    created = amazon_sandbox.create_orders(seller.selling_partner_id, 60,
+                                           items=[{"SellerSKU": "MUG", "QuantityOrdered": 2}])
+    pushed = {o["AmazonOrderId"]: (MarketplaceOrderLine(line_id=o["OrderItems"][0]["OrderItemId"], sku="MUG",
+                                                        quantity=2),) for o in created}
+    wrong = created[0]["AmazonOrderId"]            # the notification disagrees with the order: items are read
+    pushed[wrong] = (MarketplaceOrderLine(line_id="1", sku="MUG", quantity=1),)
+
+    orders = provider.orders_by_id(conn=seller.conn, order_ids=list(pushed), pushed_lines=pushed)
+
+    assert len(orders) == 60 and all(not o.problems for o in orders)
+    assert {(o.lines[0].sku, o.lines[0].quantity) for o in orders} == {("MUG", 2)}
+    assert len(get_orders_queries(amazon_sandbox)) == 2               # 50 + 10 ids
+    assert len(calls(amazon_sandbox, "restrictedDataToken")) == 2
+    assert [c["path"] for c in calls(amazon_sandbox, "/orderItems")] == [f"/orders/v0/orders/{wrong}/orderItems"]
 
 
 # --- orders v2026-01-01 --------------------------------------------------------------------------------
