@@ -115,6 +115,24 @@ def _place_and_wait(amazon, seller, count: int, spread: float, timeout: float) -
     return sorted(latencies.values())
 
 
+def _order_latency(amazon, amazon_sandbox, seller, broker, tmp_path, *, parts: tuple[str, ...],  # noqa: F811
+                   env: dict[str, str], count: int, spread: float, timeout: float, settle: float = 0.0) -> list[float]:
+    """Starts `parts` (worker, consumer, beat), places `count` orders over `spread` seconds and returns each
+    one's seconds from placed to committed as an outbound order."""
+    procs = Processes(worker_env(amazon_sandbox, broker, tmp_path, **env), tmp_path)
+    for name in parts:
+        procs.start(name)
+    try:
+        time.sleep(settle)
+        return _place_and_wait(amazon, seller, count, spread=spread, timeout=timeout)
+    finally:
+        procs.stop()
+
+
+def _latency_line(name: str, latencies: list[float], what: str, digits: int) -> str:
+    return (f"\n{name}: {p95(latencies):.{digits}f} s (p50 {statistics.median(latencies):.{digits}f} s, {what})")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_bench_order_latency_with_push(amazon, amazon_sandbox, seller_integration, sqs_queue, broker,  # noqa: F811
                                        tmp_path):
@@ -122,17 +140,11 @@ def test_bench_order_latency_with_push(amazon, amazon_sandbox, seller_integratio
     assert integration_push_enable(integration=integration)
     client, queue_url = sqs_queue
     count = int(os.environ.get("BENCH_PUSH_ORDERS", "200"))
-    procs = Processes(worker_env(amazon_sandbox, broker, tmp_path, AMAZON_NOTIFICATIONS_QUEUE_URL=queue_url,
-                                 SQS_ENDPOINT_URL=client.meta.endpoint_url, ORDERS_POLL_MINUTES="60"), tmp_path)
-    procs.start("worker0")
-    procs.start("consumer")
-    try:
-        time.sleep(3)
-        latencies = _place_and_wait(amazon, seller, count, spread=20, timeout=180)
-    finally:
-        procs.stop()
-    print(f"\norder_latency_p95_push: {p95(latencies):.2f} s (p50 {statistics.median(latencies):.2f} s, "
-          f"{count} orders over 20 s, 1 consumer, goal <= 10 s)")
+    latencies = _order_latency(amazon, amazon_sandbox, seller, broker, tmp_path, parts=("worker0", "consumer"),
+                               env={"AMAZON_NOTIFICATIONS_QUEUE_URL": queue_url, "ORDERS_POLL_MINUTES": "60",
+                                    "SQS_ENDPOINT_URL": client.meta.endpoint_url},
+                               count=count, spread=20, timeout=180, settle=3)
+    print(_latency_line("order_latency_p95_push", latencies, f"{count} orders over 20 s, 1 consumer, goal <= 10 s", 2))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -140,17 +152,12 @@ def test_bench_order_latency_polling_alone(amazon, amazon_sandbox, seller_integr
     integration, seller = seller_integration
     minutes = float(os.environ.get("BENCH_POLL_MINUTES", "5"))
     count = int(os.environ.get("BENCH_POLL_ORDERS", "200"))
-    procs = Processes(worker_env(amazon_sandbox, broker, tmp_path, ORDERS_POLL_MINUTES=str(minutes),
-                                 ORDERS_IMPORT_TICK_SECONDS="10"), tmp_path)
-    procs.start("worker0")
-    procs.start("beat")
-    try:
-        # Orders arrive evenly over one poll interval, as they would on a busy day.
-        latencies = _place_and_wait(amazon, seller, count, spread=minutes * 60, timeout=minutes * 60 + 180)
-    finally:
-        procs.stop()
-    print(f"\norder_latency_p95_poll: {p95(latencies):.1f} s (p50 {statistics.median(latencies):.1f} s, "
-          f"{count} orders, poll every {minutes:g} min, beat tick 10 s; goal <= 180 s)")
+    # Orders arrive evenly over one poll interval, as they would on a busy day.
+    latencies = _order_latency(amazon, amazon_sandbox, seller, broker, tmp_path, parts=("worker0", "beat"),
+                               env={"ORDERS_POLL_MINUTES": str(minutes), "ORDERS_IMPORT_TICK_SECONDS": "10"},
+                               count=count, spread=minutes * 60, timeout=minutes * 60 + 180)
+    print(_latency_line("order_latency_p95_poll", latencies,
+                        f"{count} orders, poll every {minutes:g} min, beat tick 10 s; goal <= 180 s", 1))
 
 
 @pytest.mark.django_db(transaction=True)
