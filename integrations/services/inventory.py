@@ -13,12 +13,14 @@ from django.utils import timezone
 
 from warehouse.selectors import stock_available_by_code
 
-from ..models import Integration, InventoryPush, InventoryRefusal
+from ..models import ConnectionLogEntry, Integration, InventoryPush, InventoryRefusal
 from ..providers.base import PushResult, StockLevelUpdate
+from ..text import one_full_stop
 from .connection import connection_for, provider_for
-from .log import DEBUG, ERROR, INFO, log_entry
+from .log import DEBUG, ERROR, INFO, log_entries, log_entry
 
 RETRY_REFUSED_AFTER = dt.timedelta(days=1)
+BOOKKEEPING_BATCH = 2000
 
 
 def _available(integration: Integration) -> dict[str, int]:
@@ -62,19 +64,26 @@ def inventory_push(*, integration: Integration, everything: bool = False) -> Pus
                                                             "inactive_listings": list(integration.inactive_listings)}})
     result = provider.push_inventory(conn=conn, levels=changes)
     quantities = {c.sku: c.quantity for c in changes}
-    for sku in result.accepted:
-        InventoryPush.objects.update_or_create(integration=integration, sku=sku,
-                                               defaults={"quantity": quantities[sku]})
-    InventoryRefusal.objects.filter(integration=integration, sku__in=result.accepted).delete()
+    # Bookkeeping for 10,000 SKUs is a few statements (upserts), not two queries per SKU.
+    InventoryPush.objects.bulk_create(
+        [InventoryPush(integration=integration, sku=sku, quantity=quantities[sku])
+         for sku in dict.fromkeys(result.accepted)],
+        update_conflicts=True, unique_fields=["integration", "sku"], update_fields=["quantity", "pushed_at"],
+        batch_size=BOOKKEEPING_BATCH)
+    if result.accepted:
+        InventoryRefusal.objects.filter(integration=integration, sku__in=result.accepted).delete()
     known = {r.sku: r for r in integration.inventory_refusals.filter(sku__in=[s for s, _ in result.rejected])}
-    for sku, reason in result.rejected:
-        InventoryRefusal.objects.update_or_create(integration=integration, sku=sku, defaults={
-            "quantity": quantities.get(sku, 0), "reason": reason[:500], "last_tried_at": now})
-        if sku not in known or known[sku].reason != reason[:500]:
-            # Said once: the SKU is listed on the integration page until the marketplace takes it.
-            log_entry(integration=integration, level=ERROR, event="inventory.rejected",
-                      message=f"Stock level for SKU {sku} was not accepted: {reason} It is not sent again on every "
-                              "run; it is listed on the integration page.")
+    InventoryRefusal.objects.bulk_create(
+        [InventoryRefusal(integration=integration, sku=sku, quantity=quantities.get(sku, 0), reason=reason[:500],
+                          last_tried_at=now) for sku, reason in dict(result.rejected).items()],
+        update_conflicts=True, unique_fields=["integration", "sku"],
+        update_fields=["quantity", "reason", "last_tried_at"], batch_size=BOOKKEEPING_BATCH)
+    # Said once: the SKU is listed on the integration page until the marketplace takes it.
+    log_entries([ConnectionLogEntry(
+        integration=integration, level=ERROR, event="inventory.rejected",
+        message=one_full_stop(f"Stock level for SKU {sku} was not accepted: {reason} It is not sent again on every "
+                              "run; it is listed on the integration page.")[:1000])
+        for sku, reason in dict(result.rejected).items() if sku not in known or known[sku].reason != reason[:500]])
     _listing_states(integration, result)
     log_entry(integration=integration, level=INFO, event="inventory.pushed",
               message=f"Stock levels sent for {len(result.accepted)} SKU(s)"

@@ -191,3 +191,31 @@ def test_connection_log_keeps_seven_days(amazon_integration):
     recent = ConnectionLogEntry.objects.create(integration=amazon_integration, level="INFO", event="x", message="new")
     assert connection_log_prune() == 1
     assert list(ConnectionLogEntry.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_inventory_bookkeeping_costs_the_same_queries_for_ten_skus_as_for_sixty(
+        amazon, amazon_seller, amazon_integration, customer, warehouse):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ProductFactory, StockLevelFactory
+
+    sp = amazon_seller["selling_partner_id"]
+    amazon.post("settings", {"feed_step_seconds": 0})
+    amazon_integration.inventory_warehouses.set([warehouse])
+    counts = []
+    for size in (10, 60):
+        for n in range(size):
+            code = f"Q{size}-{n}"
+            StockLevelFactory(product=ProductFactory(customer=customer, code=code), warehouse=warehouse, on_hand=n + 1)
+            # One SKU without a listing: refused, remembered and logged (so are the `products` fixture's).
+            if n:
+                amazon.post(f"sellers/{sp}/listings", {"sku": code, "quantity": 0})
+        with CaptureQueriesContext(connection) as queries:
+            result = inventory_push(integration=amazon_integration)
+        assert len(result.accepted) == size - 1 and f"Q{size}-0" in dict(result.rejected)
+        counts.append(len(queries))
+    assert counts[1] <= counts[0]             # upserts, not a query or two per SKU
+    assert InventoryPush.objects.filter(integration=amazon_integration, sku__startswith="Q").count() == 9 + 59
+    assert {"Q10-0", "Q60-0"} <= {e.message.split()[4] for e in ConnectionLogEntry.objects.filter(
+        event="inventory.rejected")}
