@@ -181,8 +181,10 @@ class OrderPage:
     # Once every page up to and including this one is committed, the next poll may start here.
     watermark: dt.datetime | None = None
     # Where a stopped run resumes once this page is committed (JSON; the provider's own, e.g. a NextToken);
-    # None on the last page. A page cut short by a throttle or an outage (`complete` False) is followed
-    # by the error; its cursor points at itself, so what it missed is listed again.
+    # None on the last page. A part of a page (`complete` False) points at the page itself, so what it
+    # did not hold is listed again on a resume: the first parts of a long page, handed over while the rest
+    # is read, or a page cut short by a throttle or an outage (then followed by the error). `listed` of
+    # the page's last part counts only what the earlier parts did not hold.
     cursor: Mapping[str, Any] | None = None
     complete: bool = True
     listed: int = 0                  # orders the marketplace listed on this page (some may be cut short)

@@ -253,3 +253,21 @@ def test_two_workers_never_run_the_same_import_at_once(amazon_integration):
         assert orders_import_task.apply(args=[amazon_integration.id]).result is None   # skipped, not run
     with job_lock("orders_import", amazon_integration.id) as again:
         assert again                                                                 # released afterwards
+
+
+def test_a_long_page_of_new_orders_is_committed_in_parts_while_its_items_are_read(amazon, amazon_sandbox,
+                                                                                  amazon_seller, amazon_integration):
+    amazon_sandbox.set_rate_limits(enabled=False)
+    amazon.post(f"sellers/{amazon_seller['selling_partner_id']}/orders", {"count": 25, "template": {
+        "MarketplaceId": AU, "items": [{"SellerSKU": "MUG-01", "QuantityOrdered": 1}]}})
+
+    result = orders_import(integration=amazon_integration)
+
+    assert len(result.created) == 25
+    run = result.run
+    # One listed page, handed over at least every ten orders: none waits for the page's last items call.
+    assert run.pages >= 3 and run.found == 25 and run.imported == 25
+    assert len([c for c in amazon.calls("/orders/v0/orders") if c["path"] == "/orders/v0/orders"]) == 1
+    amazon_integration.refresh_from_db()
+    assert amazon_integration.orders_watermark is not None
+    assert ImportedOrder.objects.filter(integration=amazon_integration).count() == 25

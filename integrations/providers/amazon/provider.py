@@ -48,6 +48,9 @@ ORDERS_API_2026 = "2026-01-01"
 V0_STATUSES = "Unshipped,PartiallyShipped,Canceled"
 V2026_STATUSES = "UNSHIPPED,PARTIALLY_SHIPPED,CANCELLED"
 PAGE_SIZE = 100                       # the maximum for getOrders and searchOrders
+# A page's orders are handed over (committed) at least this often while their items are read.
+HANDOVER_ORDERS = 10
+HANDOVER_SECONDS = 2.0
 BY_ID_BATCH = 50                      # getOrders takes at most 50 AmazonOrderIds (§2.1)
 # getOrders needs a window even with AmazonOrderIds; Amazon keeps two years of orders (§2.1).
 BY_ID_LOOKBACK = dt.timedelta(days=730)
@@ -293,9 +296,15 @@ class AmazonProvider:
             ids = [i for i in (mapping.v0_order_id(raw) for raw in page.orders) if i]
             have = known(ids) if known is not None and ids else set()
             orders: list[MarketplaceOrder] = []
+            handed, since = 0, time.monotonic()
             try:
                 for raw in page.orders:
                     orders.append(self._with_items_v0(client, raw, skip_items=mapping.v0_order_id(raw) in have))
+                    # Past getOrderItems' burst a page of new orders takes minutes (0.5 rps): hand what is
+                    # read over in parts, so each order is in the warehouse as soon as its items are.
+                    if len(orders) >= HANDOVER_ORDERS or time.monotonic() - since >= HANDOVER_SECONDS:
+                        yield OrderPage(orders=tuple(orders), cursor=here, complete=False, listed=len(orders))
+                        handed, orders, since = handed + len(orders), [], time.monotonic()
             except (ProviderRateLimited, ProviderUnavailable):
                 # What was read is handed over first: the caller commits it, and resumes at this page.
                 yield OrderPage(orders=tuple(orders), cursor=here, complete=False, listed=len(page.orders))
@@ -305,9 +314,9 @@ class AmazonProvider:
             logger.info("amazon.orders_page", extra={"count": len(orders), "more": bool(next_token)})
             if not next_token:
                 yield OrderPage(orders=tuple(orders), watermark=page.upper_bound or until or latest,
-                                listed=len(page.orders))
+                                listed=len(page.orders) - handed)
                 return
-            yield OrderPage(orders=tuple(orders), cursor={"next_token": next_token}, listed=len(page.orders))
+            yield OrderPage(orders=tuple(orders), cursor={"next_token": next_token}, listed=len(page.orders) - handed)
 
     def _with_items_v0(self, client: AmazonClient, raw: Any, *, skip_items: bool = False) -> MarketplaceOrder:
         order_id = mapping.v0_order_id(raw)
