@@ -3,7 +3,8 @@
 - order_latency_p95_push / order_latency_p95_poll: order placed in the sandbox -> outbound order
   committed, with a Celery worker and the ORDER_CHANGE consumer running (push), and with polling alone
   (beat + worker; BENCH_POLL_MINUTES, default the product's 5).
-- confirmation_latency_p95: dispatch commit -> the sandbox has the confirmation, with a worker running.
+- confirmation_latency_p95: dispatch commit -> the sandbox has the confirmation, with a worker running,
+  dispatching at BENCH_CONFIRM_PER_SECOND (1.5/s: within one seller's confirmShipment plan of 2 rps).
 - fanout_tick: seconds and queries for one beat tick over 10,000 active integrations, publishing to Redis.
 - inventory_sync: marketplace calls and seconds to send 10,000 SKUs' levels to Amazon.
 - api_latency: GET /api/v1/outbound-orders/ with 100,000 orders in PostgreSQL, 16 concurrent clients
@@ -164,6 +165,9 @@ def test_bench_order_latency_polling_alone(amazon, amazon_sandbox, seller_integr
 def test_bench_confirmation_latency(amazon, amazon_sandbox, seller_integration, broker, tmp_path):  # noqa: F811
     integration, seller = seller_integration
     count = int(os.environ.get("BENCH_CONFIRM_ORDERS", "100"))
+    # One seller's confirmShipment plan is 2 requests a second (burst 10): dispatches faster than that
+    # queue at Amazon's door whatever the product does, so the warehouse dispatches at a busy pace within it.
+    pace = float(os.environ.get("BENCH_CONFIRM_PER_SECOND", "1.5"))
     amazon.post(f"sellers/{seller['selling_partner_id']}/orders",
                 {"count": count, "template": {"MarketplaceId": AU, "items": [{"SellerSKU": "BENCH-1", "QuantityOrdered": 1}]}})
     from integrations.services.orders import orders_import
@@ -179,7 +183,7 @@ def test_bench_confirmation_latency(amazon, amazon_sandbox, seller_integration, 
             outbound_order_dispatch(order=order, consignment=consignment_create(
                 order=order, carrier="Australia Post", packages=[PackageSpec(f"AP{order.id}")]))
             dispatched_at[order.id] = time.time()
-            time.sleep(0.05)
+            time.sleep(1 / pace)
         deadline = time.time() + 120
         while time.time() < deadline and PackageConfirmation.objects.filter(state="confirmed").count() < len(dispatched_at):
             time.sleep(0.2)
@@ -189,7 +193,7 @@ def test_bench_confirmation_latency(amazon, amazon_sandbox, seller_integration, 
         state="confirmed").values_list("imported_order__order_id", "confirmed_at"))
     assert len(latencies) == len(dispatched_at)
     print(f"\nconfirmation_latency_p95: {p95(latencies):.2f} s (p50 {statistics.median(latencies):.2f} s, "
-          f"{len(latencies)} dispatches, goal <= 5 s)")
+          f"{len(latencies)} dispatches at {pace:g}/s for one seller, confirmShipment plan 2 rps; goal <= 5 s)")
 
 
 @pytest.mark.django_db(transaction=True)
