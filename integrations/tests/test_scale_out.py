@@ -81,3 +81,22 @@ def test_a_healthy_push_channel_polls_less_often_and_a_dead_consumer_restores_th
     # The backstop still comes: 30 minutes after the last poll even a healthy channel is polled.
     Integration.objects.filter(pk__in=[pushed.pk, etsy_busy.pk]).update(last_import_at=now - dt.timedelta(minutes=31))
     assert set(integrations_due_for_poll()) == {pushed, plain, etsy_quiet, etsy_busy}
+
+
+def test_a_large_tick_queues_chunks_and_each_chunk_queues_every_one_of_its_integrations(tenant, settings, monkeypatch):
+    from unittest import mock
+
+    from integrations import tasks
+
+    settings.ORDERS_POLL_MINUTES = 5
+    made = _integrations(tenant, 25)
+    monkeypatch.setattr(tasks, "FAN_OUT_CHUNK", 10)
+    with mock.patch.object(tasks.fan_out_task, "apply_async") as chunk_publish, \
+            mock.patch.object(tasks.orders_import_task, "apply_async") as import_publish:
+        assert orders_import_due() == 25
+        chunks = [c.args[0] for c in chunk_publish.call_args_list]
+        assert import_publish.call_count == 0                 # the tick itself publishes only the chunks
+        assert [len(ids) for _, ids in chunks] == [10, 10, 5]
+        for name, ids in chunks:                              # a worker runs each chunk
+            tasks.fan_out_task(name, ids)
+    assert sorted(c.args[0][0] for c in import_publish.call_args_list) == sorted(i.id for i in made)
