@@ -96,7 +96,10 @@ class OutboundOrder(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "status"]), models.Index(fields=["tenant", "updated_at", "id"])]
+        # The API's list pages by id, newest first, within a tenant (and a status): an index walk that
+        # stops after one page, however many orders the tenant has.
+        indexes = [models.Index(fields=["tenant", "status", "id"]), models.Index(fields=["tenant", "id"]),
+                   models.Index(fields=["tenant", "updated_at", "id"])]
 
     def __str__(self) -> str:
         return self.reference

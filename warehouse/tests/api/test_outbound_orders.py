@@ -292,3 +292,15 @@ def test_customer_user_sees_creates_and_cancels_only_its_own_orders(customer_ses
     assert customer_session.post(f"{ORDERS}{own}/cancel/").json()["status"] == "cancelled"
     assert Address.objects.filter(customer=customer).count() == 1
     assert not Consignment.objects.filter(order_id=own).exists()
+
+
+@pytest.mark.django_db
+def test_the_list_pages_walk_an_index_within_a_tenant_and_status():
+    # A page is the tenant's (and status's) newest ids: (tenant, id) and (tenant, status, id) let PostgreSQL
+    # stop after one page instead of reading and sorting every order the tenant has.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, OutboundOrder._meta.db_table)
+    indexed = {tuple(c["columns"]) for c in constraints.values() if c["index"]}
+    assert {("tenant_id", "id"), ("tenant_id", "status", "id")} <= indexed
