@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import ConnectionLogEntry, ImportedOrder, Integration, PendingImport, SupplySourceMapping
+from integrations.providers.amazon import provider as amazon_provider
 from integrations.providers.base import ProviderRateLimited
 from integrations.services.orders import orders_import
 from tests.factories import CustomerFactory, ProductFactory, TenantFactory, WarehouseFactory
@@ -255,8 +256,13 @@ def test_two_workers_never_run_the_same_import_at_once(amazon_integration):
         assert again                                                                 # released afterwards
 
 
-def test_a_long_page_of_new_orders_is_committed_in_parts_while_its_items_are_read(amazon, amazon_sandbox,
-                                                                                  amazon_seller, amazon_integration):
+@pytest.mark.parametrize("handover_seconds, parts", [(0, 25), (3600, 1)])
+def test_a_slow_page_of_new_orders_is_committed_in_parts_a_fast_one_whole(amazon, amazon_sandbox, amazon_seller,
+                                                                         amazon_integration, monkeypatch,
+                                                                         handover_seconds, parts):
+    # Reading items slower than the handover interval (0: every order is slow) commits each part as it is
+    # read; a page read within it is one transaction.
+    monkeypatch.setattr(amazon_provider, "HANDOVER_SECONDS", handover_seconds)
     amazon_sandbox.set_rate_limits(enabled=False)
     amazon.post(f"sellers/{amazon_seller['selling_partner_id']}/orders", {"count": 25, "template": {
         "MarketplaceId": AU, "items": [{"SellerSKU": "MUG-01", "QuantityOrdered": 1}]}})
@@ -265,8 +271,7 @@ def test_a_long_page_of_new_orders_is_committed_in_parts_while_its_items_are_rea
 
     assert len(result.created) == 25
     run = result.run
-    # One listed page, handed over at least every ten orders: none waits for the page's last items call.
-    assert run.pages >= 3 and run.found == 25 and run.imported == 25
+    assert run.pages == parts and run.found == 25 and run.imported == 25
     assert len([c for c in amazon.calls("/orders/v0/orders") if c["path"] == "/orders/v0/orders"]) == 1
     amazon_integration.refresh_from_db()
     assert amazon_integration.orders_watermark is not None

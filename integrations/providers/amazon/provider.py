@@ -48,8 +48,9 @@ ORDERS_API_2026 = "2026-01-01"
 V0_STATUSES = "Unshipped,PartiallyShipped,Canceled"
 V2026_STATUSES = "UNSHIPPED,PARTIALLY_SHIPPED,CANCELLED"
 PAGE_SIZE = 100                       # the maximum for getOrders and searchOrders
-# A page's orders are handed over (committed) at least this often while their items are read.
-HANDOVER_ORDERS = 10
+# While a page's items are read, what is read is handed over (committed) at least this often. At the
+# wire's speed a page takes less: it stays one transaction. Past getOrderItems' burst (0.5 rps) each
+# order is handed over within about this long of its items.
 HANDOVER_SECONDS = 2.0
 BY_ID_BATCH = 50                      # getOrders takes at most 50 AmazonOrderIds (§2.1)
 # getOrders needs a window even with AmazonOrderIds; Amazon keeps two years of orders (§2.1).
@@ -298,11 +299,11 @@ class AmazonProvider:
             orders: list[MarketplaceOrder] = []
             handed, since = 0, time.monotonic()
             try:
-                for raw in page.orders:
+                for position, raw in enumerate(page.orders, 1):
                     orders.append(self._with_items_v0(client, raw, skip_items=mapping.v0_order_id(raw) in have))
                     # Past getOrderItems' burst a page of new orders takes minutes (0.5 rps): hand what is
-                    # read over in parts, so each order is in the warehouse as soon as its items are.
-                    if len(orders) >= HANDOVER_ORDERS or time.monotonic() - since >= HANDOVER_SECONDS:
+                    # read over in parts, so each order is in the warehouse soon after its items are.
+                    if position < len(page.orders) and time.monotonic() - since >= HANDOVER_SECONDS:
                         yield OrderPage(orders=tuple(orders), cursor=here, complete=False, listed=len(orders))
                         handed, orders, since = handed + len(orders), [], time.monotonic()
             except (ProviderRateLimited, ProviderUnavailable):
