@@ -279,7 +279,7 @@ def test_a_few_statements_per_batch_whatever_the_number_of_addresses(orders, ten
 
     assert counts.cleared == n + 1 == counts.eligible
     batches = math.ceil((n + 1) / batch)
-    # Per batch: no JIT, lock-and-read ids, the batch's order ids, one UPDATE, count the rest by reason (plus the
+    # Per batch: no JIT, lock-and-read ids, the batch's order ids, one UPDATE, count the rest by reason if any is left (plus the
     # savepoint pair); then the empty last read and the run's record.
     statements = [q["sql"] for q in queries.captured_queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))]
     assert len(statements) <= 5 * batches + 3
