@@ -188,7 +188,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-ORDERS_POLL_MINUTES = env.float("ORDERS_POLL_MINUTES", default=5.0)
+# Amazon: getOrders' plan sustains a call a minute, so a poll every 2 minutes leaves half of it for
+# "import missing orders" and resumes, and an order waits 2 minutes at most for its poll.
+ORDERS_POLL_MINUTES = env.float("ORDERS_POLL_MINUTES", default=2.0)
+# Etsy: its quota is per app and per day, shared by every shop connected: each poll of each shop spends it.
+ETSY_ORDERS_POLL_MINUTES = env.float("ETSY_ORDERS_POLL_MINUTES", default=5.0)
 # While an integration's push channel is healthy the poll is only the backstop: less often.
 ORDERS_POLL_MINUTES_WITH_PUSH = env.float("ORDERS_POLL_MINUTES_WITH_PUSH", default=30.0)
 CELERY_BEAT_SCHEDULE = {

@@ -55,12 +55,15 @@ def amazon_consumer_alive() -> bool:
 
 
 def integrations_due_for_poll(*, now: dt.datetime | None = None) -> QuerySet[Integration]:
-    """Active integrations whose poll is due: every ORDERS_POLL_MINUTES, or every
-    ORDERS_POLL_MINUTES_WITH_PUSH while their push channel is healthy. One query."""
+    """Active integrations whose poll is due: every ORDERS_POLL_MINUTES (Etsy: ETSY_ORDERS_POLL_MINUTES),
+    or every ORDERS_POLL_MINUTES_WITH_PUSH while their push channel is healthy. One query."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=settings.ORDERS_POLL_MINUTES)
+    etsy_cutoff = now - dt.timedelta(minutes=settings.ETSY_ORDERS_POLL_MINUTES)
     push_cutoff = now - dt.timedelta(minutes=settings.ORDERS_POLL_MINUTES_WITH_PUSH)
-    due = Q(last_import_at__isnull=True) | Q(last_import_at__lte=cutoff)
+    etsy = Q(marketplace=Marketplace.ETSY)
+    due = (Q(last_import_at__isnull=True) | (~etsy & Q(last_import_at__lte=cutoff))
+           | (etsy & Q(last_import_at__lte=etsy_cutoff)))
     healthy = Q(marketplace=Marketplace.ETSY, push_enabled_at__isnull=False,
                 push_last_event_at__gte=now - ETSY_PUSH_QUIET)
     if amazon_consumer_alive():

@@ -83,6 +83,18 @@ def test_a_healthy_push_channel_polls_less_often_and_a_dead_consumer_restores_th
     assert set(integrations_due_for_poll()) == {pushed, plain, etsy_quiet, etsy_busy}
 
 
+def test_amazon_is_polled_every_two_minutes_and_etsy_every_five_by_default(tenant):
+    now = timezone.now()
+    amazon_3, _amazon_1, _etsy_3, etsy_6 = (
+        _integrations(tenant, 1, marketplace="amazon", last_import_at=now - dt.timedelta(minutes=3))[0],
+        _integrations(tenant, 1, marketplace="amazon", last_import_at=now - dt.timedelta(minutes=1))[0],
+        _integrations(tenant, 1, marketplace="etsy", last_import_at=now - dt.timedelta(minutes=3))[0],
+        _integrations(tenant, 1, marketplace="etsy", last_import_at=now - dt.timedelta(minutes=6))[0])
+    never = _integrations(tenant, 1, marketplace="etsy")[0]
+    # Etsy's daily quota is per app, spent by every shop's polls: a shop waits longer than an Amazon seller.
+    assert set(integrations_due_for_poll(now=now)) == {amazon_3, etsy_6, never}
+
+
 def test_a_large_tick_queues_chunks_and_each_chunk_queues_every_one_of_its_integrations(tenant, settings, monkeypatch):
     from unittest import mock
 
