@@ -205,6 +205,17 @@ def push_enable_task(self, integration_id: int) -> bool:
     return integration_push_enable(integration=integration)
 
 
+def push_enable_missing() -> int:
+    """Queues the subscription of every active Amazon integration that has none: activated before the
+    queue was configured (the demo's, or an upgrade), or whose subscription failed. The consumer calls
+    this as it starts, so turning push on needs no step per integration. Returns how many were queued."""
+    ids = list(Integration.objects.filter(status=Integration.Status.ACTIVE, marketplace=Integration.Marketplace.AMAZON,
+                                          push_enabled_at__isnull=True).values_list("pk", flat=True))
+    for integration_id in ids:
+        push_enable_task.delay(integration_id)
+    return len(ids)
+
+
 @shared_task(acks_late=True, bind=True, max_retries=5)
 def push_disable_task(self, integration_id: int, account_id: str, marketplace_id: str, subscription_id: str) -> None:
     try:

@@ -12,6 +12,7 @@ from integrations.models import ImportedOrder, Integration
 from integrations.push_consumer import AmazonPushConsumer
 from integrations.services.push import integration_push_disable, integration_push_enable
 from integrations.services.setup import integration_delete
+from integrations.tasks import push_enable_missing
 from tests.factories import CustomerFactory
 from warehouse.models import OutboundOrder
 
@@ -65,6 +66,23 @@ def test_activation_subscribes_the_seller_once_and_delete_unsubscribes_the_last(
     assert amazon.get("notifications")["subscriptions"] == {}
     deletes = [c for c in amazon.calls("/notifications/v1/subscriptions") if c["method"] == "DELETE"]
     assert [c["status"] for c in deletes] == [200]
+
+
+def test_the_consumer_subscribes_integrations_activated_before_the_queue_existed(
+        amazon, amazon_seller, amazon_integration, sqs_queue, eager_tasks, tenant):
+    # Active, but activated while no queue was configured: no subscription (the demo's, in make run).
+    assert amazon_integration.status == "active" and amazon_integration.push_enabled_at is None
+    deleted = Integration.objects.create(tenant=tenant, customer=CustomerFactory(tenant=tenant), marketplace="amazon",
+                                         name="gone", status="deleted", account_id="A-GONE", marketplace_id=US)
+
+    assert push_enable_missing() == 1
+
+    amazon_integration.refresh_from_db()
+    assert amazon_integration.push_enabled_at is not None
+    assert "ORDER_CHANGE" in amazon.get("notifications")["subscriptions"][amazon_seller["selling_partner_id"]]
+    deleted.refresh_from_db()
+    assert deleted.push_enabled_at is None
+    assert push_enable_missing() == 0                 # once subscribed, never again
 
 
 def test_an_order_placed_on_amazon_is_imported_from_the_queue_within_a_poll(

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.push_consumer import AmazonPushConsumer
+from integrations.tasks import push_enable_missing
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class Command(BaseCommand):
         if options["once"]:
             consumer.poll_once()
             return
+        queued = push_enable_missing()
+        if queued:
+            self.stdout.write(f"Subscribing {queued} active Amazon integration(s) to ORDER_CHANGE")
         signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
         signal.signal(signal.SIGINT, lambda *_: consumer.stop())
         self.stdout.write(f"Consuming ORDER_CHANGE notifications from {options['queue_url']}")
