@@ -236,9 +236,13 @@ class ControlApi:
         form = request.form()
         sku = (form.get("sku") or "").strip()
         quantity = int(form.get("quantity") or 1)
+        marketplace_id = (form.get("marketplace_id") or seller.marketplace_ids[0]).strip()
         if not sku or not 1 <= quantity <= 100:
             return _error("give a SKU and a quantity between 1 and 100")
-        order = build_order(self.sb.state, seller, {"items": [{"SellerSKU": sku, "QuantityOrdered": quantity}]})
+        if marketplace_id not in seller.marketplace_ids:
+            return _error(f"this seller does not sell in marketplace {marketplace_id}")
+        order = build_order(self.sb.state, seller, {"MarketplaceId": marketplace_id,
+                                                    "items": [{"SellerSKU": sku, "QuantityOrdered": quantity}]})
         seller.orders[order.id] = order
         notify_order_change(self.sb, order, reason="Order placed")
         return redirect("/_sandbox/")

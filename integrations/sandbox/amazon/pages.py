@@ -125,7 +125,9 @@ def _seller_section(seller: Seller) -> str:
       {escape(", ".join(seller.marketplace_ids))}</span></h2>
   <h3>Orders ({len(seller.orders)})</h3>
   <form method="post" action="/_sandbox/sellers/{escape(seller.selling_partner_id)}/orders/form" class="add-order">
-    Add an order: SKU <input name="sku" required size="14"> quantity <input name="quantity" type="number" value="1"
+    Add an order in <select name="marketplace_id" aria-label="marketplace">{"".join(
+        f'<option value="{escape(m)}">{escape(m)}</option>' for m in seller.marketplace_ids)}</select>:
+    SKU <input name="sku" required size="14"> quantity <input name="quantity" type="number" value="1"
     min="1" max="100" style="width:4em"> <button type="submit">Add order</button>
     <span class="muted">{"sends ORDER_CHANGE to the subscribed queue" if seller.subscriptions.get("ORDER_CHANGE")
                           else "no ORDER_CHANGE subscription yet"}</span>

@@ -36,6 +36,20 @@ def test_a_seeded_seller_gets_a_refresh_token_that_works_at_once(amazon_sandbox)
     assert set(state) == {"seller", "orders", "confirmations", "listings", "feeds", "supply_sources"}
 
 
+def test_the_pages_add_an_order_form_places_it_in_the_chosen_marketplace(amazon_sandbox):
+    seller_id = amazon_sandbox.seed_seller(marketplace_ids=[AU, US])["selling_partner_id"]
+    page = amazon_sandbox.http.get("/_sandbox/").text
+    assert f'<option value="{AU}">' in page and f'<option value="{US}">' in page
+    form = f"/_sandbox/sellers/{seller_id}/orders/form"
+    placed = amazon_sandbox.http.post(form, data={"marketplace_id": US, "sku": "CAP", "quantity": "2"})
+    assert placed.status_code in (302, 303)
+    orders = amazon_sandbox.state(seller_id)["orders"]
+    assert [o["MarketplaceId"] for o in orders] == [US]
+    refused = amazon_sandbox.http.post(form, data={"marketplace_id": "A1F83G8C2ARO7P", "sku": "CAP"})
+    assert refused.status_code == 400 and "A1F83G8C2ARO7P" in refused.text
+    assert len(amazon_sandbox.state(seller_id)["orders"]) == 1          # nothing placed
+
+
 def test_orders_get_realistic_defaults_and_bulk_creation(amazon_sandbox):
     seller_id = amazon_sandbox.seed_seller()["selling_partner_id"]
     order = amazon_sandbox.create_order(seller_id)
