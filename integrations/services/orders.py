@@ -188,6 +188,7 @@ class _Context:
         self.integration = integration
         self.run = run
         self.progress = progress
+        self.started = timezone.now()
         self.links: dict[str, ImportedOrder] = {}
         self._mappings: dict[str, object] | None = None
         self._products: dict[str, Product | None] = {}
@@ -288,7 +289,9 @@ def _import(ctx: _Context, *, provider: MarketplaceProvider, order_ids, is_poll:
 
     if is_poll:
         _retry_pending(ctx, result=result, provider=provider, conn=conn)
-        fields = {"last_import_at": timezone.now()}
+        # The poll's start, not its end: polls come every ORDERS_POLL_MINUTES, however long each one takes
+        # to read its items (counted from the end, a 2-minute poll that reads for 2 minutes came every 4).
+        fields = {"last_import_at": ctx.started}
         if result.watermark is not None:
             fields["orders_watermark"] = result.watermark
         Integration.objects.filter(pk=integration.pk).update(**fields)

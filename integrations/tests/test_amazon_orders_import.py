@@ -276,3 +276,17 @@ def test_a_slow_page_of_new_orders_is_committed_in_parts_a_fast_one_whole(amazon
     amazon_integration.refresh_from_db()
     assert amazon_integration.orders_watermark is not None
     assert ImportedOrder.objects.filter(integration=amazon_integration).count() == 25
+
+
+def test_a_poll_counts_from_its_start_so_a_long_one_does_not_stretch_the_interval(amazon, amazon_sandbox,
+                                                                                  amazon_seller, amazon_integration):
+    amazon_sandbox.set_rate_limits(enabled=False)
+    amazon.post(f"sellers/{amazon_seller['selling_partner_id']}/orders", {"count": 5, "template": {
+        "MarketplaceId": AU, "items": [{"SellerSKU": "MUG-01", "QuantityOrdered": 1}]}})
+    before = timezone.now()
+    result = orders_import(integration=amazon_integration)
+    amazon_integration.refresh_from_db()
+    first_commit = min(ImportedOrder.objects.filter(integration=amazon_integration).values_list("created_at", flat=True))
+    assert len(result.created) == 5
+    # The next poll is due ORDERS_POLL_MINUTES after this one began, not after it ended.
+    assert before <= amazon_integration.last_import_at <= first_commit
