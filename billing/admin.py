@@ -2,13 +2,13 @@
 
 from django.contrib import admin
 
-from warehouse.admin import TenantScopedAdmin
+from warehouse.admin import RecordAdmin
 
 from .models import IntegrationEvent
 
 
 @admin.register(IntegrationEvent)
-class IntegrationEventAdmin(TenantScopedAdmin):
+class IntegrationEventAdmin(RecordAdmin):
     list_display = ("at", "customer_name", "integration_name", "marketplace", "kind", "actor", "actor_username")
     list_filter = ("kind", "marketplace", "actor")
     search_fields = ("integration_name", "customer_name", "customer_code", "actor_username")
@@ -24,12 +24,3 @@ class IntegrationEventAdmin(TenantScopedAdmin):
     @admin.display(description="Customer id")
     def customer_ref(self, obj):
         return obj.customer_id
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -139,6 +139,23 @@ class TenantScopedAdmin(TenantChoicesMixin, admin.ModelAdmin):
         return type(form.__name__, (_TenantFormMixin, form), {"admin_tenant": tenant})
 
 
+class ReadOnlyTenantAdmin(TenantScopedAdmin):
+    """Rows that services and jobs write: shown, never added or changed here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RecordAdmin(ReadOnlyTenantAdmin):
+    """A record kept as written (a history, a job's runs): not deleted here either."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class _TenantFormMixin:
     """`tenant` is not on a tenant admin's form, so Django would skip the constraints that include it
     (a duplicate customer code would fail on insert with a 500). Set it first and validate them."""
