@@ -42,6 +42,7 @@ from integrations.services.push import integration_push_enable
 from integrations.tasks import fan_out_task, orders_import_due
 from integrations.tests.conftest import amazon, sqs_queue, sqs_server  # noqa: F401 - fixtures
 from integrations.tests.test_chaos import Processes
+from tests.processes import amazon_env, process_env
 from tests.factories import CustomerFactory, ProductFactory, StockLevelFactory
 from warehouse.models import OutboundOrder
 from warehouse.services import PackageSpec, consignment_create, outbound_order_dispatch
@@ -61,16 +62,10 @@ def free_port() -> int:
 
 
 def worker_env(amazon_sandbox, broker: str, tmp: Path, **extra: str) -> dict[str, str]:
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "CELERY_BROKER_URL": broker, "REDIS_URL": broker,
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-           "AMAZON_SPAPI_ENDPOINT": amazon_sandbox.url, "AMAZON_LWA_TOKEN_URL": f"{amazon_sandbox.url}/auth/o2/token",
-           "AMAZON_LWA_APP_ID": settings.AMAZON_LWA_APP_ID, "AMAZON_LWA_CLIENT_SECRET": settings.AMAZON_LWA_CLIENT_SECRET,
-           "HUB_VAR_DIR": str(tmp), "LOG_LEVEL": "WARNING", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "SQS_WAIT_SECONDS": "2", **extra}
-    env.pop("SP_API_DEFAULT_MARKETPLACE", None)
-    return env
+    return process_env(**{
+        "CELERY_BROKER_URL": broker, "REDIS_URL": broker, **amazon_env(amazon_sandbox.url),
+        "HUB_VAR_DIR": str(tmp), "LOG_LEVEL": "WARNING", "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "SQS_WAIT_SECONDS": "2", **extra})
 
 
 @pytest.fixture
@@ -277,12 +272,8 @@ def test_bench_api_latency(tenant, customer, warehouse, tmp_path):
         # As autovacuum does after a load this size: without statistics the planner takes the table for
         # empty, and reads and sorts all 100,000 rows for each page.
         cursor.execute("ANALYZE warehouse_outboundorder")
-    db = connection.settings_dict
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "false",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-           "ALLOWED_HOSTS": "127.0.0.1", "HUB_VAR_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    env = process_env(DJANGO_DEBUG="false", ALLOWED_HOSTS="127.0.0.1", HUB_VAR_DIR=str(tmp_path), LOG_LEVEL="WARNING")
     workers = os.environ.get("BENCH_GUNICORN_WORKERS", "4")
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
                                f"127.0.0.1:{port}", "--workers", workers, "--log-level", "warning"],

@@ -40,6 +40,8 @@ from django.utils import timezone
 from integrations.models import ImportedOrder, ImportRun, Integration
 from integrations.ratelimit import shared_limiter
 from integrations.services.orders import orders_import
+from tests.db import Commits
+from tests.processes import amazon_env, process_env
 from tests.factories import ProductFactory, StockLevelFactory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,34 +168,6 @@ def bare_loop(url: str, seller: dict) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
-class Commits:
-    """Counts commits: explicit ones (the end of an atomic block) and autocommitted writes."""
-
-    def __init__(self):
-        self.count = 0
-
-    def __enter__(self):
-        original = connection.commit
-
-        def commit():
-            self.count += 1
-            original()
-
-        connection.commit = commit
-        self._wrapper = connection.execute_wrapper(self._statement)
-        self._wrapper.__enter__()
-        return self
-
-    def _statement(self, execute, sql, params, many, context):
-        if not connection.in_atomic_block and sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
-            self.count += 1
-        return execute(sql, params, many, context)
-
-    def __exit__(self, *exc):
-        self._wrapper.__exit__(*exc)
-        del connection.commit
-
-
 def test_bench_import(sandbox, tenant, customer, warehouse):
     seller = sandbox.seller([AU])
     sandbox.orders(seller["selling_partner_id"], ORDERS, AU, "BENCH-1")
@@ -256,16 +230,10 @@ def _bucket_minimum(calls: list[dict]) -> float:
 
 def worker_env(sandbox: Sandbox, **extra: str) -> dict[str, str]:
     """A production-like worker process on the bench's database, Redis (the shared buckets) and sandbox."""
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": settings.REDIS_URL,
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-           "AMAZON_SPAPI_ENDPOINT": sandbox.url, "AMAZON_LWA_TOKEN_URL": f"{sandbox.url}/auth/o2/token",
-           "AMAZON_LWA_APP_ID": CLIENT_ID, "AMAZON_LWA_CLIENT_SECRET": CLIENT_SECRET,
-           "MARKETPLACE_RATE_LIMIT_SCALE": "1000000000", "MARKETPLACE_HTTP_TIMEOUT": "30",
-           "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING", **extra}            # as a production worker runs
-    env.pop("SP_API_DEFAULT_MARKETPLACE", None)
-    return env
+    return process_env(**{
+        "REDIS_URL": settings.REDIS_URL, **amazon_env(sandbox.url, app_id=CLIENT_ID, secret=CLIENT_SECRET),
+        "MARKETPLACE_RATE_LIMIT_SCALE": "1000000000", "MARKETPLACE_HTTP_TIMEOUT": "30",
+        "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING", **extra})            # as a production worker runs
 
 
 def import_in_a_worker(sandbox: Sandbox, integration: Integration, **extra: str) -> subprocess.Popen:

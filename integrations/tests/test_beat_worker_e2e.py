@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.conf import settings
-from django.db import connection
 
 from integrations.models import PackageConfirmation
 from integrations.receivers import on_order_dispatched
+from tests.processes import amazon_env, process_env
 from warehouse.events import outbound_order_dispatched
 from warehouse.models import OutboundOrder
 from warehouse.services import PackageSpec, consignment_create, outbound_order_dispatch
@@ -41,14 +40,8 @@ def worker(amazon, amazon_sandbox, tmp_path):
     index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     broker = f"{os.environ.get('TEST_REDIS_SERVER', 'redis://127.0.0.1:6379')}/{8 - index}"
     redis.Redis.from_url(broker).flushdb()
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "CELERY_BROKER_URL": broker, "REDIS_URL": broker,
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-           "AMAZON_SPAPI_ENDPOINT": amazon_sandbox.url, "AMAZON_LWA_TOKEN_URL": f"{amazon_sandbox.url}/auth/o2/token",
-           "AMAZON_LWA_APP_ID": settings.AMAZON_LWA_APP_ID, "AMAZON_LWA_CLIENT_SECRET": settings.AMAZON_LWA_CLIENT_SECRET,
-           "ORDERS_IMPORT_TICK_SECONDS": "1", "CONFIRMATIONS_SWEEP_SECONDS": "1", "HUB_VAR_DIR": str(tmp_path)}
-    env.pop("SP_API_DEFAULT_MARKETPLACE", None)
+    env = process_env(CELERY_BROKER_URL=broker, REDIS_URL=broker, **amazon_env(amazon_sandbox.url),
+                      ORDERS_IMPORT_TICK_SECONDS="1", CONFIRMATIONS_SWEEP_SECONDS="1", HUB_VAR_DIR=str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "--pool", "solo",
                              "--loglevel", "WARNING", "-s", str(tmp_path / "beat")],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -26,13 +26,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
 from integrations.models import ConnectionLogEntry, ImportedOrder, Integration, PackageConfirmation, PendingImport
 from integrations.services.push import integration_push_enable
+from tests.processes import amazon_env, process_env
 from tests.factories import CustomerFactory, ProductFactory, StockLevelFactory
 from warehouse.models import OutboundOrder
 
@@ -195,15 +194,11 @@ def _customer_with_stock(tenant, warehouse):
 
 
 def _env(url: str, amazon_sandbox, etsy_sandbox, sqs_queue, logs: Path) -> dict[str, str]:
-    db = connection.settings_dict
     client, queue_url = sqs_queue
-    return {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1",
+    return process_env(**{
+        "PYTHONUNBUFFERED": "1",
         "CELERY_BROKER_URL": f"{url}/0", "REDIS_URL": f"{url}/1", "CELERY_VISIBILITY_TIMEOUT": "20",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "SECRET_KEY": settings.SECRET_KEY, "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-        "AMAZON_SPAPI_ENDPOINT": amazon_sandbox.url, "AMAZON_LWA_TOKEN_URL": f"{amazon_sandbox.url}/auth/o2/token",
-        "AMAZON_LWA_APP_ID": settings.AMAZON_LWA_APP_ID, "AMAZON_LWA_CLIENT_SECRET": settings.AMAZON_LWA_CLIENT_SECRET,
+        **amazon_env(amazon_sandbox.url),
         "ETSY_API_BASE_URL": etsy_sandbox.url, "ETSY_TOKEN_URL": f"{etsy_sandbox.url}/v3/public/oauth/token",
         "ETSY_KEYSTRING": etsy_sandbox.keystring, "ETSY_SHARED_SECRET": etsy_sandbox.shared_secret,
         "ETSY_REQUESTS_PER_SECOND": "1000", "OAUTHLIB_INSECURE_TRANSPORT": "1",
@@ -217,7 +212,7 @@ def _env(url: str, amazon_sandbox, etsy_sandbox, sqs_queue, logs: Path) -> dict[
         # every 15 s twenty polls re-reading 500 orders each kept all the workers from the confirmations.
         "ORDERS_POLL_MINUTES": "1", "ORDERS_POLL_MINUTES_WITH_PUSH": "2", "ORDERS_IMPORT_TICK_SECONDS": "5",
         "CONFIRMATIONS_SWEEP_SECONDS": "3", "CONFIRMATION_RETRY_SECONDS": "5", "HUB_VAR_DIR": str(logs), "LOG_LEVEL": "WARNING",
-    }
+    })
 
 
 def _explained(events: set[str]) -> set[tuple[int, str]]:

@@ -5,11 +5,11 @@ value wraps instead of widening the page."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from integrations.models import ConnectionLogEntry
 from integrations.services.orders import orders_import
 from tests.browser import log_in
+from tests.db import Commits
 
 from .conftest import AU
 
@@ -71,32 +71,13 @@ def test_an_imports_calls_go_in_with_its_pages_not_a_commit_each(amazon, amazon_
     amazon.post(f"sellers/{amazon_seller['selling_partner_id']}/orders",
                 {"count": 250, "template": {"MarketplaceId": AU, "items": [{"SellerSKU": "MUG-01", "QuantityOrdered": 1}]}})
     before = len([c for c in amazon.calls() if not c["path"].startswith("/auth/")])
-    commits = 0
-
-    def count_commits(execute, sql, params, many, context):
-        nonlocal commits
-        if not connection.in_atomic_block and sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
-            commits += 1        # an autocommitted write
-        return execute(sql, params, many, context)
-
-    real_commit = connection.commit
-
-    def commit():
-        nonlocal commits
-        commits += 1
-        real_commit()
-
-    connection.commit = commit
-    try:
-        with connection.execute_wrapper(count_commits):
-            result = orders_import(integration=amazon_integration)
-    finally:
-        del connection.commit
+    with Commits() as commits:
+        result = orders_import(integration=amazon_integration)
     calls = len([c for c in amazon.calls() if not c["path"].startswith("/auth/")]) - before
     assert len(result.created) == 250 and calls > 250           # 3 list pages, an item call per order
     # Every call is in the log, once; they went in with the pages: a few commits, not one per call.
     assert ConnectionLogEntry.objects.filter(event="api.call").count() == calls
-    assert commits <= result.run.pages + 6, commits
+    assert commits.count <= result.run.pages + 6, commits.count
 
 
 @pytest.mark.django_db(transaction=True)
