@@ -204,6 +204,9 @@ CELERY_BEAT_SCHEDULE = {
                             "schedule": env.float("CONFIRMATIONS_SWEEP_SECONDS", default=300.0)},
     "inventory-push-due": {"task": "integrations.tasks.inventory_push_due",
                            "schedule": env.float("INVENTORY_TICK_SECONDS", default=300.0)},
+    # Amazon stock feeds whose outcome is due a check (their notification has not come).
+    "inventory-feeds-due": {"task": "integrations.tasks.inventory_feeds_due_task",
+                            "schedule": env.float("INVENTORY_FEED_TICK_SECONDS", default=60.0)},
     "connection-log-prune": {"task": "integrations.tasks.connection_log_prune", "schedule": 6 * 3600.0},
     # Daily: Amazon addresses whose orders are done lose their personal fields (pii/services.py).
     "pii-purge-due": {"task": "pii.tasks.pii_purge_due",
@@ -252,8 +255,12 @@ AMAZON_LWA_APP_ID = env.str("AMAZON_LWA_APP_ID", default="")
 AMAZON_LWA_CLIENT_SECRET = env.str("AMAZON_LWA_CLIENT_SECRET", default="")
 AMAZON_APPLICATION_ID = env.str("AMAZON_APPLICATION_ID", default="")
 AMAZON_APP_IS_DRAFT = env.bool("AMAZON_APP_IS_DRAFT", default=False)
-# How long to wait between getFeed polls while a listings feed is processed.
-AMAZON_FEED_POLL_SECONDS = env.float("AMAZON_FEED_POLL_SECONDS", default=15.0)
+# A stock feed is finished by its FEED_PROCESSING_FINISHED notification; getFeed is only the backstop:
+# after this many seconds while notifications are on, else after AMAZON_FEED_POLL_SECONDS, doubling each
+# time up to 10 minutes. A feed with no outcome after AMAZON_FEED_GIVE_UP_MINUTES is sent again.
+AMAZON_FEED_NOTIFICATION_WAIT_SECONDS = env.float("AMAZON_FEED_NOTIFICATION_WAIT_SECONDS", default=900.0)
+AMAZON_FEED_POLL_SECONDS = env.float("AMAZON_FEED_POLL_SECONDS", default=60.0)
+AMAZON_FEED_GIVE_UP_MINUTES = env.float("AMAZON_FEED_GIVE_UP_MINUTES", default=240.0)
 # Push: Amazon ORDER_CHANGE notifications go to this SQS queue (empty: polling only). The consumer reads
 # AMAZON_NOTIFICATIONS_QUEUE_URL with boto3's usual credentials (AWS_ACCESS_KEY_ID, ...); SQS_ENDPOINT_URL
 # points it at an SQS-compatible server (moto on loopback for `make run` and the tests).

@@ -24,8 +24,6 @@ CELERY_BROKER_URL = "memory://"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 
-# The sandbox moves a feed on at each getFeed: no need to wait 15 s between polls.
-AMAZON_FEED_POLL_SECONDS = 0.2
 
 # The sandboxes run their buckets a thousand times faster in tests; so do ours.
 MARKETPLACE_RATE_LIMIT_SCALE = 1000.0

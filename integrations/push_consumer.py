@@ -1,4 +1,5 @@
-"""The Amazon ORDER_CHANGE consumer loop (run by `manage.py amazon_push_consumer`).
+"""The Amazon notifications consumer loop (run by `manage.py amazon_push_consumer`): ORDER_CHANGE, and
+FEED_PROCESSING_FINISHED for stock feeds (handed to a task that reads the feed's outcome).
 
 Pushes are read in batches: after the first message of a round arrives, the consumer keeps receiving
 for a short window (`batch_seconds`, at most 50 messages) and imports each integration's orders in one
@@ -10,6 +11,7 @@ committed (or when it can never be acted on).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
@@ -17,16 +19,21 @@ from dataclasses import dataclass, field
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from .models import Integration
-from .providers.amazon.mapping import order_change_event
-from .providers.base import ProviderAuthError, ProviderError, PushEvent
+from .providers.amazon.mapping import feed_finished_event, order_change_event
+from .providers.base import FeedFinished, ProviderAuthError, ProviderError, PushEvent
 from .services.connection import integration_mark_needs_reconnect
+from .services.inventory import inventory_feed_finished, inventory_feed_known
 from .services.push import amazon_consumer_heartbeat, push_events_import, push_targets
 
 logger = logging.getLogger(__name__)
 MAX_MESSAGES = 10                 # SQS's maximum per ReceiveMessage (and per DeleteMessageBatch)
 MAX_BATCH = 50                    # getOrders' maximum of AmazonOrderIds
+# A feed notification may come before createFeed's answer is committed here: it is redelivered, until
+# it is this old; then it is not ours (the getFeed backstop finishes a feed whose notification is lost).
+FEED_UNKNOWN_AFTER = dt.timedelta(minutes=10)
 
 
 @dataclass
@@ -106,6 +113,20 @@ class AmazonPushConsumer:
         """One message alone: True when it is done with."""
         return bool(self.handle_batch({"one": body}))
 
+    @staticmethod
+    def feed_finished(event: FeedFinished) -> bool:
+        """Queues the outcome of the stock feed a FEED_PROCESSING_FINISHED names. False: not known here yet
+        (leave it on the queue to come back)."""
+        from .tasks import inventory_feed_finish_task
+
+        ids = inventory_feed_finished(event=event)
+        for feed_pk in ids:
+            inventory_feed_finish_task.delay(feed_pk, event.account_id, event.feed_id, event.status,
+                                             event.result_document_id)
+        if ids or inventory_feed_known(event=event):
+            return True
+        return event.occurred_at is None or timezone.now() - event.occurred_at > FEED_UNKNOWN_AFTER
+
     def handle_batch(self, bodies: dict[str, str]) -> list[str]:
         """Imports the orders a batch of messages names, one run per integration. Returns the ids of the
         messages that are done with (imported, or nothing to do); the others stay on the queue for SQS
@@ -117,11 +138,14 @@ class AmazonPushConsumer:
             done.add(message_id)
             try:
                 event = order_change_event(body)
+                finished = None if event else feed_finished_event(body)
             except ValueError as exc:
                 logger.warning("push_consumer.unreadable_message %s", exc)
                 continue                  # it will never become readable; the poll is the backstop
+            if finished is not None and not self.feed_finished(finished):
+                done.discard(message_id)
             if event is None:
-                continue                  # another notification type
+                continue                  # a feed's notification, or another type
             key = (event.account_id, event.marketplace_id)
             if key not in targets:
                 targets[key] = push_targets(marketplace=Integration.Marketplace.AMAZON, event=event)

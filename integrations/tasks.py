@@ -10,11 +10,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .locks import job_lock
-from .models import ConnectionLogEntry, Integration, OAuthState
-from .providers.base import ProviderAuthError, ProviderError, ProviderRateLimited, ProviderRejected, PushEvent
+from .models import ConnectionLogEntry, Integration, InventoryFeed, OAuthState
+from .providers.base import (
+    FeedFinished,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    PushEvent,
+)
 from .services.confirmations import confirmation_send, confirmations_for_order, confirmations_sweep
 from .services.connection import integration_mark_needs_reconnect
-from .services.inventory import inventory_export_now, inventory_push
+from .services.inventory import inventory_export_now, inventory_feed_finish, inventory_feeds_due, inventory_push
 from .services.log import ERROR, INFO, log_entry
 from .services.orders import orders_import
 from .services.push import (
@@ -197,6 +204,34 @@ def _send_stock(integration: Integration, send, *, failed: str) -> int | None:
     return len(result.accepted)
 
 
+@shared_task(acks_late=True)
+def inventory_feeds_due_task() -> int:
+    """Beat: a check (getFeed) for each Amazon stock feed whose notification has not come in time."""
+    ids = inventory_feeds_due()
+    _fan_out(inventory_feed_finish_task, ids)
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def inventory_feed_finish_task(feed_pk: int, account_id: str = "", feed_id: str = "", status: str = "",
+                               result_document_id: str = "") -> bool | None:
+    """Reads an Amazon stock feed's outcome and records it: queued by the push consumer with the
+    FEED_PROCESSING_FINISHED notification's status and result document, or by the beat check without."""
+    finished = FeedFinished(account_id=account_id, feed_id=feed_id, status=status,
+                            result_document_id=result_document_id) if status else None
+    feed = InventoryFeed.objects.select_related("integration").filter(pk=feed_pk).first()
+    if feed is None:
+        return None
+    try:
+        return inventory_feed_finish(feed_pk=feed_pk, finished=finished)
+    except ProviderAuthError as exc:
+        integration_mark_needs_reconnect(integration_id=feed.integration_id, reason=exc.message)
+    except ProviderError as exc:             # asked again at the next check
+        logger.info("inventory.feed_check_failed", extra={"integration_id": feed.integration_id,
+                                                          "reason": exc.message})
+    return None
+
+
 @shared_task(acks_late=True, bind=True, max_retries=5)
 def push_enable_task(self, integration_id: int) -> bool:
     integration = _active(integration_id)
@@ -206,21 +241,24 @@ def push_enable_task(self, integration_id: int) -> bool:
 
 
 def push_enable_missing() -> int:
-    """Queues the subscription of every active Amazon integration that has none: activated before the
-    queue was configured (the demo's, or an upgrade), or whose subscription failed. The consumer calls
+    """Queues the subscriptions of every active Amazon integration that lacks one (ORDER_CHANGE, or
+    FEED_PROCESSING_FINISHED): activated before the queue was configured (the demo's, or an upgrade), or
+    whose subscription failed. The consumer calls
     this as it starts, so turning push on needs no step per integration. Returns how many were queued."""
-    ids = list(Integration.objects.filter(status=Integration.Status.ACTIVE, marketplace=Integration.Marketplace.AMAZON,
-                                          push_enabled_at__isnull=True).values_list("pk", flat=True))
+    ids = list(Integration.objects.filter(status=Integration.Status.ACTIVE, marketplace=Integration.Marketplace.AMAZON)
+               .filter(Q(push_enabled_at__isnull=True) | Q(feed_subscription_id="")).values_list("pk", flat=True))
     for integration_id in ids:
         push_enable_task.delay(integration_id)
     return len(ids)
 
 
 @shared_task(acks_late=True, bind=True, max_retries=5)
-def push_disable_task(self, integration_id: int, account_id: str, marketplace_id: str, subscription_id: str) -> None:
+def push_disable_task(self, integration_id: int, account_id: str, marketplace_id: str, subscription_id: str,
+                      feed_subscription_id: str = "") -> None:
     try:
         integration_push_disable(integration_id=integration_id, account_id=account_id,
-                                 marketplace_id=marketplace_id, subscription_id=subscription_id)
+                                 marketplace_id=marketplace_id, subscription_id=subscription_id,
+                                 feed_subscription_id=feed_subscription_id)
     except ProviderError as exc:
         if self.request.retries < self.max_retries:
             raise self.retry(countdown=60) from exc

@@ -258,6 +258,7 @@ def integration_detail(request, scope: Scope, integration_id: int):
         "history": integration_history(integration=integration) if request.user.is_tenant_admin else None,
         "refusals": integration.inventory_refusals.all()[:200],
         "last_export": integration.inventory_last_export,
+        "processing_feeds": integration.inventory_feeds.filter(status="processing").order_by("submitted_at")[:10],
         "activity_chart": selectors.integration_activity_chart(integration=integration),
         **_live_context(integration, request.GET.get("watch")),
     })

@@ -4,6 +4,7 @@ from .sharing import AlertSent, AlertSettings, SetupLink
 from .sync import (
     ConnectionLogEntry,
     ImportedOrder,
+    InventoryFeed,
     InventoryPush,
     InventoryRefusal,
     PackageConfirmation,
@@ -12,5 +13,5 @@ from .sync import (
 )
 
 __all__ = ["AlertSent", "AlertSettings", "ConnectionLogEntry", "ImportRun", "ImportedOrder", "Integration",
-           "InventoryPush", "InventoryRefusal", "OAuthState", "PackageConfirmation", "PendingImport", "PushDelivery",
-           "SetupLink", "SupplySourceMapping"]
+           "InventoryFeed", "InventoryPush", "InventoryRefusal", "OAuthState", "PackageConfirmation", "PendingImport",
+           "PushDelivery", "SetupLink", "SupplySourceMapping"]

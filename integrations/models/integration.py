@@ -76,6 +76,8 @@ class Integration(models.Model):
     # Push channel (Amazon ORDER_CHANGE over SQS, Etsy ORDER_PAID webhooks); polling stays the backstop.
     push_subscription_id = models.CharField(max_length=100, blank=True,
                                             help_text="Amazon Notifications subscription for ORDER_CHANGE")
+    feed_subscription_id = models.CharField(max_length=100, blank=True,
+                                            help_text="Amazon Notifications subscription for FEED_PROCESSING_FINISHED")
     push_enabled_at = models.DateTimeField(null=True, blank=True)
     push_last_event_at = models.DateTimeField(null=True, blank=True)
 

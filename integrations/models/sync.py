@@ -59,6 +59,37 @@ class InventoryPush(models.Model):
         constraints = [models.UniqueConstraint(fields=["integration", "sku"], name="one_inventory_row_per_sku")]
 
 
+class InventoryFeed(models.Model):
+    """Stock levels sent in one Amazon JSON_LISTINGS_FEED whose processing report has not been read yet.
+
+    Amazon processes a feed in minutes. Nobody waits for it: the FEED_PROCESSING_FINISHED notification
+    (or, without one, a getFeed now and then) finishes it, and only then are the quantities recorded
+    as accepted or refused. Until then they count as sent, so the next run does not send them again."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        EXPIRED = "expired", "No outcome"
+
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="inventory_feeds")
+    feed_id = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSING)
+    # messageId -> SKU, as the processing report names messages; SKU -> quantity sent.
+    messages = models.JSONField(default=dict)
+    quantities = models.JSONField(default=dict)
+    everything = models.BooleanField(default=False, help_text="Export stock now: every level, refused ones too")
+    submitted_at = models.DateTimeField()
+    next_check_at = models.DateTimeField()
+    checks = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    accepted = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "feed_id"], name="one_row_per_feed")]
+        indexes = [models.Index(fields=["status", "next_check_at"], name="inventory_feed_due")]
+
+
 class InventoryRefusal(models.Model):
     """A SKU the marketplace refused (most often: it has no listing for it). It is not sent again on
     every run: only when its quantity changes, once a day, or on Export stock now."""

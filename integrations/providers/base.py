@@ -244,6 +244,20 @@ class PushResult:
     # Connection.options["inactive_listings"].
     deactivated: tuple[str, ...] = ()
     reactivated: tuple[str, ...] = ()
+    # Sent in a feed the marketplace processes later (Amazon): messageId -> SKU. Nothing is accepted or
+    # rejected yet; `inventory_feed_outcome` reads the outcome once the feed is finished.
+    submitted: Mapping[int, str] | None = None
+
+
+@dataclass(frozen=True)
+class FeedFinished:
+    """Amazon's FEED_PROCESSING_FINISHED notification: a feed reached DONE, FATAL or CANCELLED."""
+
+    account_id: str
+    feed_id: str
+    status: str
+    result_document_id: str = ""
+    occurred_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -304,3 +318,9 @@ class MarketplaceProvider(Protocol):
     def shipments_read_back(self, *, conn: Connection, order_id: str) -> ShipmentReadBack: ...
 
     def push_inventory(self, *, conn: Connection, levels: Sequence[StockLevelUpdate]) -> PushResult: ...
+
+    def inventory_feed_outcome(self, *, conn: Connection, feed_id: str, messages: Mapping[int, str],
+                               finished: FeedFinished | None = None) -> PushResult | None:
+        """The outcome of a feed `push_inventory` submitted; None while the marketplace still processes it.
+        Only for providers whose `push_inventory` answers with `submitted`."""
+        ...

@@ -53,7 +53,6 @@ def get_provider(key: str) -> MarketplaceProvider:
             seller_central_url=settings.AMAZON_SELLER_CENTRAL_URL,
             app_is_draft=settings.AMAZON_APP_IS_DRAFT,
             timeout=settings.MARKETPLACE_HTTP_TIMEOUT,
-            feed_poll_seconds=settings.AMAZON_FEED_POLL_SECONDS,
             limiter=_limiter(),
             retries=settings.MARKETPLACE_RETRIES,
             retry_base=settings.MARKETPLACE_RETRY_BASE_SECONDS,

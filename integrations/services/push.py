@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..models import ImportRun, Integration, PushDelivery
+from ..providers.amazon.mapping import FEED_PROCESSING_FINISHED
 from ..providers.base import PushEvent, ProviderError
 from .connection import connection_for, provider_for
 from .log import DEBUG, INFO, log_entry
@@ -90,15 +91,24 @@ def integration_push_enable(*, integration: Integration) -> bool:
         if not arn:
             return False
         provider = provider_for(integration)
+        conn = connection_for(integration, provider)
+        name = settings.AMAZON_NOTIFICATIONS_DESTINATION_NAME
         try:
-            subscription_id = provider.push_subscribe(conn=connection_for(integration, provider), sqs_arn=arn,
-                                                      destination_name=settings.AMAZON_NOTIFICATIONS_DESTINATION_NAME)
+            subscription_id = provider.push_subscribe(conn=conn, sqs_arn=arn, destination_name=name)
         except ProviderError as exc:
             log_entry(integration=integration, level=INFO, event="push.unavailable",
                       message=f"Amazon order notifications could not be turned on ({exc.message}). Orders are "
                               f"still imported every {settings.ORDERS_POLL_MINUTES:g} minutes.")
             return False
+        try:
+            feed_subscription_id = provider.push_subscribe(conn=conn, sqs_arn=arn, destination_name=name,
+                                                           notification_type=FEED_PROCESSING_FINISHED)
+        except ProviderError as exc:              # stock feeds are then checked with getFeed now and then
+            feed_subscription_id = ""
+            logger.info("push.feed_notifications_unavailable", extra={"integration_id": integration.pk,
+                                                                      "reason": exc.message})
         Integration.objects.filter(pk=integration.pk).update(push_subscription_id=subscription_id,
+                                                             feed_subscription_id=feed_subscription_id,
                                                              push_enabled_at=timezone.now())
         log_entry(integration=integration, level=INFO, event="push.enabled",
                   message="Amazon order notifications (ORDER_CHANGE) are on: new orders arrive within seconds; "
@@ -111,22 +121,22 @@ def integration_push_enable(*, integration: Integration) -> bool:
 
 
 def integration_push_disable(*, integration_id: int, account_id: str, marketplace_id: str,
-                             subscription_id: str) -> None:
-    """Called (in a task) after an integration is deleted. The subscription is the seller's: it stays
+                             subscription_id: str, feed_subscription_id: str = "") -> None:
+    """Called (in a task) after an integration is deleted. The subscriptions are the seller's: each stays
     while another live integration of the same seller uses it."""
-    Integration.objects.filter(pk=integration_id).update(push_subscription_id="", push_enabled_at=None)
-    if not subscription_id:
-        return
-    still_used = (Integration.objects.exclude(pk=integration_id).exclude(status=Integration.Status.DELETED)
-                  .filter(marketplace=Marketplace.AMAZON, account_id=account_id,
-                          push_subscription_id=subscription_id).exists())
-    if still_used:
-        return
+    Integration.objects.filter(pk=integration_id).update(push_subscription_id="", feed_subscription_id="",
+                                                         push_enabled_at=None)
     from ..providers.base import Connection
 
+    others = (Integration.objects.exclude(pk=integration_id).exclude(status=Integration.Status.DELETED)
+              .filter(marketplace=Marketplace.AMAZON, account_id=account_id))
     provider = provider_for(Integration(marketplace=Marketplace.AMAZON))
-    provider.push_unsubscribe(conn=Connection(account_id=account_id, refresh_token="", marketplace_id=marketplace_id),
-                              subscription_id=subscription_id)
+    conn = Connection(account_id=account_id, refresh_token="", marketplace_id=marketplace_id)
+    if subscription_id and not others.filter(push_subscription_id=subscription_id).exists():
+        provider.push_unsubscribe(conn=conn, subscription_id=subscription_id)
+    if feed_subscription_id and not others.filter(feed_subscription_id=feed_subscription_id).exists():
+        provider.push_unsubscribe(conn=conn, subscription_id=feed_subscription_id,
+                                  notification_type=FEED_PROCESSING_FINISHED)
 
 
 # --- intake -----------------------------------------------------------------------------------------

@@ -295,11 +295,13 @@ def _queue_push_enable(integration: Integration) -> None:
 
 
 def _queue_push_disable(integration: Integration) -> None:
-    """The seller's ORDER_CHANGE subscription goes (grantless) once no live integration uses it."""
+    """The seller's ORDER_CHANGE and FEED_PROCESSING_FINISHED subscriptions go (grantless) once no live
+    integration uses them."""
     from ..tasks import push_disable_task
 
-    args = (integration.id, integration.account_id, integration.marketplace_id, integration.push_subscription_id)
-    if integration.push_enabled_at or integration.push_subscription_id:
+    args = (integration.id, integration.account_id, integration.marketplace_id, integration.push_subscription_id,
+            integration.feed_subscription_id)
+    if integration.push_enabled_at or integration.push_subscription_id or integration.feed_subscription_id:
         transaction.on_commit(lambda: push_disable_task.delay(*args))
 
 

@@ -8,12 +8,20 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from integrations.models import ConnectionLogEntry, Integration, InventoryPush, PackageConfirmation
+from integrations.models import (
+    ConnectionLogEntry,
+    Integration,
+    InventoryFeed,
+    InventoryPush,
+    InventoryRefusal,
+    PackageConfirmation,
+)
 from integrations.services.confirmations import confirmations_sweep
 from integrations.services.inventory import inventory_push
 from integrations.services.orders import orders_import
 from integrations.tasks import connection_log_prune, inventory_push_due
 from warehouse.models import OutboundOrder, StockLevel
+from tests.feeds import feeds_processed
 from warehouse.services import PackageSpec, consignment_add_tracking, consignment_create, outbound_order_dispatch
 
 from .conftest import AU
@@ -132,10 +140,15 @@ def test_inventory_feed_reports_rejected_skus(amazon, amazon_seller, amazon_inte
             amazon.post(f"sellers/{sp}/listings", {"sku": p.code, "quantity": 0})
     amazon_integration.inventory_warehouses.set([warehouse])
     result = inventory_push(integration=amazon_integration)
-    assert result.reference                                        # a feed id: sent as one feed
-    assert [sku for sku, _ in result.rejected] == ["EXTRA-0"]      # no listing for it on Amazon
+    assert result.reference and result.submitted                   # a feed id: sent as one feed
+    # Nobody waits for Amazon: nothing is known to be accepted or refused until it has processed the feed.
+    assert not InventoryPush.objects.exists() and not InventoryRefusal.objects.exists()
+    assert InventoryFeed.objects.get().status == "processing"
+    assert feeds_processed(amazon, amazon_integration) == 1
+    assert list(InventoryRefusal.objects.values_list("sku", flat=True)) == ["EXTRA-0"]   # no listing on Amazon
     assert "EXTRA-0" in ConnectionLogEntry.objects.get(level="ERROR").message
     assert not InventoryPush.objects.filter(sku="EXTRA-0").exists()
+    assert InventoryPush.objects.count() == 7 and InventoryFeed.objects.get().accepted == 7
 
 
 def test_the_feed_document_holds_exactly_the_changed_skus(amazon, amazon_seller, amazon_integration, customer,
@@ -152,6 +165,7 @@ def test_the_feed_document_holds_exactly_the_changed_skus(amazon, amazon_seller,
         amazon.post(f"sellers/{sp}/listings", {"sku": code, "quantity": 0})
     amazon_integration.inventory_warehouses.set([warehouse])
     inventory_push(integration=amazon_integration)                      # first push: everything
+    feeds_processed(amazon, amazon_integration)
 
     changed = codes[:6]
     StockLevel.objects.filter(product__code__in=changed).update(on_hand=77)
@@ -165,6 +179,9 @@ def test_the_feed_document_holds_exactly_the_changed_skus(amazon, amazon_seller,
     messages = new_uploads[0]["body"]["messages"]
     assert sorted(m["sku"] for m in messages) == sorted(changed)        # exactly the changed SKUs
     assert {m["patches"][0]["value"][0]["quantity"] for m in messages} == {77}
+    # In flight: the next run does not send them again while Amazon processes the feed.
+    assert inventory_push(integration=amazon_integration).reference == "" and len(uploads()) == before + 1
+    feeds_processed(amazon, amazon_integration)
     listings = amazon.get(f"sellers/{sp}")["listings"]
     assert [listings[c]["quantity"] for c in codes] == [77] * 6 + [7, 8]
 
@@ -212,8 +229,10 @@ def test_inventory_bookkeeping_costs_the_same_queries_for_ten_skus_as_for_sixty(
             if n:
                 amazon.post(f"sellers/{sp}/listings", {"sku": code, "quantity": 0})
         with CaptureQueriesContext(connection) as queries:
-            result = inventory_push(integration=amazon_integration)
-        assert len(result.accepted) == size - 1 and f"Q{size}-0" in dict(result.rejected)
+            inventory_push(integration=amazon_integration)
+            feeds_processed(amazon, amazon_integration)
+        feed = InventoryFeed.objects.latest("pk")
+        assert feed.accepted == size - 1 and InventoryRefusal.objects.filter(sku=f"Q{size}-0").exists()
         counts.append(len(queries))
     assert counts[1] <= counts[0]             # upserts, not a query or two per SKU
     assert InventoryPush.objects.filter(integration=amazon_integration, sku__startswith="Q").count() == 9 + 59

@@ -61,11 +61,14 @@ def test_activation_subscribes_the_seller_once_and_delete_unsubscribes_the_last(
                              marketplace_id=first.marketplace_id, subscription_id=first.push_subscription_id)
     assert "ORDER_CHANGE" in amazon.get("notifications")["subscriptions"][amazon_seller["selling_partner_id"]]
     integration_delete(integration=other)         # queues the (grantless) unsubscribe on commit
+    feed_sub = amazon.get("notifications")["subscriptions"][amazon_seller["selling_partner_id"]][
+        "FEED_PROCESSING_FINISHED"]
+    assert other.feed_subscription_id == first.feed_subscription_id == feed_sub["subscriptionId"]
     integration_push_disable(integration_id=other.id, account_id=other.account_id, marketplace_id=US,
-                             subscription_id=sub["subscriptionId"])
+                             subscription_id=sub["subscriptionId"], feed_subscription_id=other.feed_subscription_id)
     assert amazon.get("notifications")["subscriptions"] == {}
     deletes = [c for c in amazon.calls("/notifications/v1/subscriptions") if c["method"] == "DELETE"]
-    assert [c["status"] for c in deletes] == [200]
+    assert [c["status"] for c in deletes] == [200, 200]
 
 
 def test_the_consumer_subscribes_integrations_activated_before_the_queue_existed(

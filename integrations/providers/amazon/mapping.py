@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.providers.base import (
+    FeedFinished,
     MarketplaceAddress,
     MarketplaceOrder,
     MarketplaceOrderLine,
@@ -531,6 +532,8 @@ LISTINGS_PRODUCT_TYPE = "PRODUCT"      # offer-only patches need no real product
 FEED_TYPE = "JSON_LISTINGS_FEED"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 FEED_FINAL_STATES = {"DONE", "FATAL", "CANCELLED"}
+# Sent when a feed reaches DONE, FATAL or CANCELLED: its outcome without polling getFeed.
+FEED_PROCESSING_FINISHED = "FEED_PROCESSING_FINISHED"
 
 
 def _quantity_patch(quantity: int) -> list[dict[str, Any]]:
@@ -700,12 +703,7 @@ def subscription(body: Any) -> Json:
 def order_change_event(message_body: str) -> PushEvent | None:
     """An SQS message body holding one ORDER_CHANGE notification (NotificationVersion 1.0), or None when
     it is another notification type. Raises ValueError when it cannot be read."""
-    try:
-        body = json.loads(message_body)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    if not isinstance(body, Mapping):
-        raise ValueError("not a JSON object")
+    body = _notification(message_body)
     if body.get("NotificationType") != "ORDER_CHANGE":
         return None
     change = _dict(_dict(body.get("Payload")).get("OrderChangeNotification"))
@@ -719,6 +717,34 @@ def order_change_event(message_body: str) -> PushEvent | None:
         change=_text(change.get("OrderChangeType")) or "OrderStatusChange",
         marketplace_id=_text(summary.get("MarketplaceId")), status=_text(summary.get("OrderStatus")),
         occurred_at=parse_datetime(body.get("EventTime")), lines=_order_change_lines(summary))
+
+
+def feed_finished_event(message_body: str) -> FeedFinished | None:
+    """An SQS message body holding one FEED_PROCESSING_FINISHED notification (version 2020-09-04, whose
+    keys are camelCase), or None when it is another notification type. Raises ValueError when it cannot
+    be read."""
+    body = _notification(message_body)
+    if (body.get("notificationType") or body.get("NotificationType")) != FEED_PROCESSING_FINISHED:
+        return None
+    payload = _dict(body.get("payload") or body.get("Payload"))
+    data = _dict(payload.get("feedProcessingFinishedNotification"))
+    seller_id, feed_id = _text(data.get("sellerId")), _text(data.get("feedId"))
+    status = _text(data.get("processingStatus"))
+    if not seller_id or not feed_id or status not in FEED_FINAL_STATES:
+        raise ValueError("a FEED_PROCESSING_FINISHED notification without sellerId, feedId or a final status")
+    return FeedFinished(account_id=seller_id, feed_id=feed_id, status=status,
+                        result_document_id=_text(data.get("resultFeedDocumentId")),
+                        occurred_at=parse_datetime(body.get("eventTime") or body.get("EventTime")))
+
+
+def _notification(message_body: str) -> Json:
+    try:
+        body = json.loads(message_body)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(body, Mapping):
+        raise ValueError("not a JSON object")
+    return body
 
 
 def _order_change_lines(summary: Json) -> tuple[MarketplaceOrderLine, ...]:

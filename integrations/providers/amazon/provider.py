@@ -17,6 +17,7 @@ from integrations.providers.base import (
     AuthorizationRequest,
     Connection,
     Credentials,
+    FeedFinished,
     KnownOrders,
     MarketplaceOrder,
     MarketplaceOrderLine,
@@ -67,8 +68,7 @@ class AmazonProvider:
     def __init__(self, *, lwa_app_id: str, lwa_client_secret: str, application_id: str,
                  lwa_token_url: str = "https://api.amazon.com/auth/o2/token", spapi_endpoint: str = "",
                  seller_central_url: str = "", app_is_draft: bool = False, timeout: float = 20.0,
-                 sleep: Callable[[float], None] = time.sleep, feed_poll_seconds: float = 15.0,
-                 feed_max_polls: int = 40, limiter: RateLimiter | None = None, retries: int = 3,
+                 sleep: Callable[[float], None] = time.sleep, limiter: RateLimiter | None = None, retries: int = 3,
                  retry_base: float = 1.0):
         self.lwa_app_id = lwa_app_id
         self.lwa_client_secret = lwa_client_secret
@@ -79,9 +79,6 @@ class AmazonProvider:
         self.app_is_draft = app_is_draft
         self.timeout = timeout
         self.sleep = sleep
-        # JSON_LISTINGS_FEED processing takes minutes on Amazon: wait up to polls x seconds (10 min).
-        self.feed_poll_seconds = feed_poll_seconds
-        self.feed_max_polls = feed_max_polls
         self.limiter = limiter
         self.retries = retries
         self.retry_base = retry_base
@@ -171,10 +168,12 @@ class AmazonProvider:
 
     # --- push: ORDER_CHANGE notifications to an SQS queue ------------------------------------------
 
-    def push_subscribe(self, *, conn: Connection, sqs_arn: str, destination_name: str) -> str:
+    def push_subscribe(self, *, conn: Connection, sqs_arn: str, destination_name: str,
+                       notification_type: str = ORDER_CHANGE) -> str:
         """Makes sure the application has a destination for the queue (grantless, once per app) and the
-        seller an ORDER_CHANGE subscription to it. Returns the subscription id. Idempotent: a seller
-        already subscribed (another integration of the same seller, or a repeat) keeps its subscription."""
+        seller a subscription of this type (ORDER_CHANGE, FEED_PROCESSING_FINISHED) to it. Returns the
+        subscription id. Idempotent: a seller already subscribed (another integration of the same seller,
+        or a repeat) keeps its subscription."""
         client, _ = self._client(conn)
 
         def destination_id() -> str:
@@ -183,7 +182,7 @@ class AmazonProvider:
 
         def subscription() -> Mapping[str, Any] | None:
             try:
-                return client.get_subscription(ORDER_CHANGE)
+                return client.get_subscription(notification_type)
             except ProviderRejected as exc:
                 if exc.status != 404:             # 404: not subscribed yet
                     raise
@@ -200,19 +199,20 @@ class AmazonProvider:
         if existing and existing.get("destinationId") == found:
             return existing["subscriptionId"]
         if existing:                              # subscribed to an older queue: move it
-            client.delete_subscription(ORDER_CHANGE, existing["subscriptionId"])
+            client.delete_subscription(notification_type, existing["subscriptionId"])
         try:
-            return client.create_subscription(ORDER_CHANGE, found)["subscriptionId"]
+            return client.create_subscription(notification_type, found)["subscriptionId"]
         except ProviderRejected as exc:
             if exc.status != 409 or not (existing := subscription()):
                 raise
             return existing["subscriptionId"]
 
-    def push_unsubscribe(self, *, conn: Connection, subscription_id: str) -> None:
+    def push_unsubscribe(self, *, conn: Connection, subscription_id: str,
+                         notification_type: str = ORDER_CHANGE) -> None:
         """Grantless, so it works after the seller's grant is gone. Already gone counts as done."""
         client, _ = self._client(conn, grantless=True)
         try:
-            client.delete_subscription(ORDER_CHANGE, subscription_id)
+            client.delete_subscription(notification_type, subscription_id)
         except ProviderRejected as exc:
             if exc.status != 404:
                 raise
@@ -435,33 +435,40 @@ class AmazonProvider:
                 rejected.append((level.sku, reason))
         return PushResult(accepted=tuple(accepted), rejected=tuple(rejected))
 
-    def _feed(self, client: AmazonClient, conn: Connection, levels: Sequence[StockLevelUpdate]) -> PushResult:
+    @staticmethod
+    def _feed(client: AmazonClient, conn: Connection, levels: Sequence[StockLevelUpdate]) -> PushResult:
+        """Submits one JSON_LISTINGS_FEED and returns at once: Amazon processes it in minutes, and the
+        outcome is read by `inventory_feed_outcome` when FEED_PROCESSING_FINISHED arrives (or getFeed
+        says it is finished). Three calls: createFeedDocument, the upload, createFeed."""
         content, skus = mapping.listings_feed(seller_id=conn.account_id, levels=levels)
         document_id, upload_url = client.create_feed_document(mapping.FEED_CONTENT_TYPE)
         client.upload_feed_document(upload_url, content, mapping.FEED_CONTENT_TYPE)
         feed_id = client.create_feed(mapping.FEED_TYPE, document_id)
         logger.info("amazon.feed_submitted", extra={"feed_id": feed_id, "count": len(skus)})
-        status, report_id = self._await_feed(client, feed_id)
+        return PushResult(reference=feed_id, submitted=skus)
+
+    def inventory_feed_outcome(self, *, conn: Connection, feed_id: str, messages: Mapping[int, str],
+                               finished: FeedFinished | None = None) -> PushResult | None:
+        """The feed's processing report, as accepted and rejected SKUs. With the notification's status and
+        result document that is two calls (getFeedDocument, the download); without, one getFeed first,
+        and None while Amazon is still processing."""
+        client, _ = self._client(conn)
+        if finished is not None and finished.status in mapping.FEED_FINAL_STATES:
+            status, report_id = finished.status, finished.result_document_id
+        else:
+            status, report_id = client.get_feed(feed_id)
+            if status not in mapping.FEED_FINAL_STATES:
+                return None
         report: Mapping[str, Any] = {}
         if report_id:
             url, gzipped = client.get_feed_document(report_id)
             report = client.download_feed_document(url, gzipped=gzipped)
         elif status == "DONE":
-            raise ProviderUnavailable(f"Amazon finished inventory feed {feed_id} without a processing "
-                                      "report.")
-        accepted, rejected = mapping.feed_outcome(report, skus=skus, status=status)
+            raise ProviderUnavailable(f"Amazon finished inventory feed {feed_id} without a processing report.")
+        accepted, rejected = mapping.feed_outcome(report, skus=messages, status=status)
         logger.info("amazon.feed_processed", extra={"feed_id": feed_id, "status": status,
                                                     "accepted": len(accepted), "rejected": len(rejected)})
         return PushResult(accepted=accepted, rejected=rejected, reference=feed_id)
-
-    def _await_feed(self, client: AmazonClient, feed_id: str) -> tuple[str, str]:
-        for _poll in range(self.feed_max_polls):
-            self.sleep(self.feed_poll_seconds)
-            status, report_id = client.get_feed(feed_id)
-            if status in mapping.FEED_FINAL_STATES:
-                return status, report_id
-        raise ProviderUnavailable(f"Amazon was still processing inventory feed {feed_id} after "
-                                  f"{self.feed_max_polls} checks; the next sync sends the quantities again.")
 
     # --- plumbing ----------------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 and the presigned document URLs, which Amazon serves from S3 and the sandbox from `/_s3/feeds/`.
 
 Timeline: a feed is IN_QUEUE when created, IN_PROGRESS on the next getFeed (or after
-`feed_step_seconds`), DONE on the one after (or after twice that). The feed is applied to the
-seller's listings when it reaches DONE; the processing report is the result document.
+`feed_step_seconds`), DONE on the one after (or after twice that, polled or not). The feed is applied
+to the seller's listings when it reaches DONE; the processing report is the result document. A seller
+subscribed to FEED_PROCESSING_FINISHED gets that notification when the feed is DONE, FATAL or CANCELLED.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -19,6 +21,7 @@ from integrations.sandbox.http import Request, Response, empty_response, json_re
 
 from .common import UTC, SpApiError, csv_values, int_arg, iso, json_body, parse_iso, seal, sign, unseal
 from .listings import apply_patches, check_patches, patch_problems
+from .notifications import notify_feed_finished
 from .state import CallContext, Feed, FeedDocument, Listing, Seller
 
 if TYPE_CHECKING:
@@ -157,7 +160,27 @@ def create_feed(sb: AmazonSandbox, request: Request, ctx: CallContext) -> Respon
     feed = Feed(id=sb.state.new_feed_id(), seller_id=ctx.seller.selling_partner_id, feed_type=feed_type,
                 marketplace_ids=list(marketplaces), input_document_id=doc.id, created=sb.state.clock.now())
     ctx.seller.feeds[feed.id] = feed
+    _finish_in_time(sb, feed)
     return json_response({"feedId": feed.id}, status=202)
+
+
+def _finish_in_time(sb: AmazonSandbox, feed: Feed) -> None:
+    """Amazon processes a feed whether anybody polls it or not: finish it once its time has come."""
+    step = sb.state.settings.feed_step_seconds
+    state = sb.state
+
+    def tick() -> None:
+        with sb.lock:
+            seller = state.sellers.get(feed.seller_id)
+            if sb.state is not state or seller is None or seller.feeds.get(feed.id) is not feed:
+                return                          # the sandbox was reset meanwhile
+            advance(sb, seller, feed, polled=False)
+            if feed.status in ("IN_QUEUE", "IN_PROGRESS"):
+                _finish_in_time(sb, feed)       # the clock said a hair less than its time: again shortly
+
+    timer = threading.Timer(max(0.02, 2 * step - (state.clock.now() - feed.created).total_seconds() + 0.02), tick)
+    timer.daemon = True
+    timer.start()
 
 
 def _own_feed(ctx: CallContext, feed_id: str) -> Feed:
@@ -179,6 +202,7 @@ def cancel_feed(sb: AmazonSandbox, request: Request, ctx: CallContext) -> Respon
     if feed.status != "IN_QUEUE":          # "Only feeds with processingStatus=IN_QUEUE can be cancelled"
         raise _invalid(f"The feed is {feed.status} and can no longer be cancelled")
     feed.status = "CANCELLED"
+    notify_feed_finished(sb, ctx.seller, feed)
     return empty_response(200)
 
 
@@ -263,6 +287,7 @@ def finish(sb: AmazonSandbox, seller: Seller, feed: Feed) -> None:
     feed.status, feed.result_document_id = status, result.id
     feed.started = feed.started or now
     feed.ended = now
+    notify_feed_finished(sb, seller, feed)
 
 
 def _report(seller: Seller, feed: Feed, issues: list[dict[str, Any]], *, processed: int, accepted: int) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Notifications API v1 (destinations, subscriptions) and the ORDER_CHANGE messages Amazon puts on a
-subscribed SQS queue when an order is created or its status changes.
+"""Notifications API v1 (destinations, subscriptions) and the messages Amazon puts on a subscribed SQS
+queue: ORDER_CHANGE when an order is created or its status changes, FEED_PROCESSING_FINISHED when a
+feed reaches DONE, FATAL or CANCELLED.
 
 Written from Amazon's Notifications API documentation: destinations belong to the application and are
 managed with grantless tokens (createDestination, getDestinations, getDestination, deleteDestination);
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from integrations.sandbox.http import Request, Response, json_response
 
 from .common import SpApiError, iso, invalid_input
-from .state import CallContext, Order
+from .state import CallContext, Feed, Order, Seller
 
 if TYPE_CHECKING:
     from .app import AmazonSandbox
@@ -32,6 +33,9 @@ logger = logging.getLogger(__name__)
 NOTIFICATION_TYPES = frozenset({"ORDER_CHANGE", "ANY_OFFER_CHANGED", "FEED_PROCESSING_FINISHED",
                                 "REPORT_PROCESSING_FINISHED", "FULFILLMENT_ORDER_STATUS"})
 RETIRED = frozenset({"ORDER_STATUS_CHANGE", "MFN_ORDER_STATUS_CHANGE"})
+# The feed and report notifications carry payload version 2020-09-04; SDKs subscribe with "1.0" too.
+PAYLOAD_VERSIONS = {"FEED_PROCESSING_FINISHED": ("1.0", "2020-09-04"),
+                    "REPORT_PROCESSING_FINISHED": ("1.0", "2020-09-04")}
 
 
 def _type(request: Request) -> str:
@@ -100,14 +104,15 @@ def create_subscription(sb: AmazonSandbox, request: Request, ctx: CallContext) -
     kind = _type(request)
     body = request.json() or {}
     destination_id = body.get("destinationId")
-    if body.get("payloadVersion") not in ("1.0",):
-        raise invalid_input("payloadVersion must be 1.0.")
+    if body.get("payloadVersion") not in PAYLOAD_VERSIONS.get(kind, ("1.0",)):
+        raise invalid_input(f"payloadVersion must be one of {', '.join(PAYLOAD_VERSIONS.get(kind, ('1.0',)))}.")
     if destination_id not in sb.state.destinations:
         raise invalid_input("destinationId does not name one of the application's destinations.")
     if kind in ctx.seller.subscriptions:
         raise SpApiError(409, "Conflict", "A subscription for this notification type already exists.",
                          f"subscriptionId {ctx.seller.subscriptions[kind]['subscriptionId']}")
-    sub = {"subscriptionId": sb.state.new_uuid(), "payloadVersion": "1.0", "destinationId": destination_id}
+    sub = {"subscriptionId": sb.state.new_uuid(), "payloadVersion": body["payloadVersion"],
+           "destinationId": destination_id}
     if isinstance(body.get("processingDirective"), dict):
         sub["processingDirective"] = body["processingDirective"]
     ctx.seller.subscriptions[kind] = sub
@@ -181,6 +186,7 @@ class SqsSender:
         self._start_lock = threading.Lock()
 
     def send(self, arn: str, body: dict[str, Any], order_id: str) -> None:
+        """Queues one message; `order_id` names what it is about (an order, or a feed) in `sent`."""
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="amazon-sandbox-sqs", daemon=True)
@@ -234,4 +240,39 @@ def notify_order_change(sb: AmazonSandbox, order: Order, *, change_type: str = "
         return False
     sb.sqs.send(destination["resource"]["sqs"]["arn"],
                 order_change_message(sb, order, sub, change_type=change_type, reason=reason), order.id)
+    return True
+
+
+# -- FEED_PROCESSING_FINISHED messages -------------------------------------------------------------
+
+def feed_finished_message(sb: AmazonSandbox, seller: Seller, feed: Feed, subscription: dict[str, Any]) -> dict[str, Any]:
+    """One notification in the 2020-09-04 envelope, whose keys are camelCase."""
+    now = iso(sb.state.clock.now())
+    payload: dict[str, Any] = {"sellerId": seller.selling_partner_id,
+                               "accountId": f"amzn1.merchant.o.{seller.selling_partner_id}",
+                               "feedId": feed.id, "feedType": feed.feed_type, "processingStatus": feed.status}
+    if feed.result_document_id:
+        payload["resultFeedDocumentId"] = feed.result_document_id
+    return {
+        "notificationVersion": "2020-09-04",
+        "notificationType": "FEED_PROCESSING_FINISHED",
+        "payloadVersion": "2020-09-04",
+        "eventTime": now,
+        "payload": {"feedProcessingFinishedNotification": payload},
+        "notificationMetadata": {
+            "applicationId": sb.state.app.application_id,
+            "subscriptionId": subscription["subscriptionId"],
+            "publishTime": now,
+            "notificationId": sb.state.new_uuid(),
+        },
+    }
+
+
+def notify_feed_finished(sb: AmazonSandbox, seller: Seller, feed: Feed) -> bool:
+    """Called with the sandbox's lock held when a feed reaches DONE, FATAL or CANCELLED."""
+    sub = seller.subscriptions.get("FEED_PROCESSING_FINISHED")
+    destination = sb.state.destinations.get(sub["destinationId"]) if sub else None
+    if destination is None:
+        return False
+    sb.sqs.send(destination["resource"]["sqs"]["arn"], feed_finished_message(sb, seller, feed, sub), f"feed {feed.id}")
     return True

@@ -22,6 +22,7 @@ from integrations.providers.amazon import AmazonProvider
 from integrations.providers.amazon.client import AmazonClient, ClientConfig
 from integrations.providers.base import (
     Connection,
+    FeedFinished,
     MarketplaceOrderLine,
     OrderState,
     ProviderAuthError,
@@ -70,7 +71,7 @@ def make_provider(amazon_sandbox, sleeps):
             lwa_app_id=amazon_sandbox.lwa_client_id, lwa_client_secret=amazon_sandbox.lwa_client_secret,
             application_id=amazon_sandbox.application_id, lwa_token_url=f"{amazon_sandbox.url}/auth/o2/token",
             spapi_endpoint=amazon_sandbox.url, seller_central_url=amazon_sandbox.url, timeout=5.0,
-            sleep=sleeps.append, feed_poll_seconds=0.0,
+            sleep=sleeps.append,
         )
         return AmazonProvider(**{**options, **overrides})
     return make
@@ -559,26 +560,58 @@ def test_server_failures_are_unavailable(amazon_sandbox, make_provider, seller, 
 # --- stock ---------------------------------------------------------------------------------------
 
 
-def test_eight_skus_go_in_one_feed_and_the_unknown_one_is_rejected(amazon_sandbox, provider, seller, sleeps):
-    sp = seller.selling_partner_id
+def _eight_skus(amazon_sandbox, seller) -> list[StockLevelUpdate]:
     for n in range(7):
-        amazon_sandbox.add_listing(sp, f"SKU-{n}", quantity=1)
-    levels = [StockLevelUpdate(f"SKU-{n}", 10 + n) for n in range(7)] + [StockLevelUpdate("NOT-LISTED", 4)]
+        amazon_sandbox.add_listing(seller.selling_partner_id, f"SKU-{n}", quantity=1)
+    return [StockLevelUpdate(f"SKU-{n}", 10 + n) for n in range(7)] + [StockLevelUpdate("NOT-LISTED", 4)]
 
-    result = provider.push_inventory(conn=seller.conn, levels=levels)
 
-    assert result.accepted == tuple(f"SKU-{n}" for n in range(7))
-    assert [sku for sku, _ in result.rejected] == ["NOT-LISTED"]
-    assert "NOT-LISTED" in result.rejected[0][1] or "not exist" in result.rejected[0][1]
-    assert result.reference
-    listings = amazon_sandbox.state(sp)["listings"]
-    assert [listings[f"SKU-{n}"]["quantity"] for n in range(7)] == [10 + n for n in range(7)]
+def test_eight_skus_go_in_one_feed_submitted_without_waiting(amazon_sandbox, provider, seller, sleeps):
+    amazon_sandbox.settings(feed_step_seconds=3600)           # Amazon takes its time
+
+    submitted = provider.push_inventory(conn=seller.conn, levels=_eight_skus(amazon_sandbox, seller))
+
+    assert submitted.accepted == () and submitted.rejected == () and submitted.reference
+    assert list(submitted.submitted.values()) == [f"SKU-{n}" for n in range(7)] + ["NOT-LISTED"]
     (feed,) = calls(amazon_sandbox, "/feeds/2021-06-30/feeds", "POST")
     assert feed["body"]["feedType"] == "JSON_LISTINGS_FEED" and feed["body"]["marketplaceIds"] == [AU]
     assert len(calls(amazon_sandbox, "/feeds/2021-06-30/documents", "POST")) == 1
-    assert calls(amazon_sandbox, "/listings/") == []
-    polls = calls(amazon_sandbox, f"/feeds/2021-06-30/feeds/{result.reference}", "GET")
-    assert sleeps and len(sleeps) == len(polls)               # the injected sleep paces every poll
+    assert calls(amazon_sandbox, f"/feeds/2021-06-30/feeds/{submitted.reference}") == []     # no polling
+    assert calls(amazon_sandbox, "/listings/") == [] and sleeps == []
+    # Still processing: one getFeed says so, and nothing is accepted or refused yet.
+    assert provider.inventory_feed_outcome(conn=seller.conn, feed_id=submitted.reference,
+                                           messages=submitted.submitted) is None
+    assert len(calls(amazon_sandbox, f"/feeds/2021-06-30/feeds/{submitted.reference}", "GET")) == 1
+
+
+def test_a_finished_feed_says_which_skus_amazon_took(amazon_sandbox, provider, seller):
+    amazon_sandbox.settings(feed_step_seconds=0)
+    submitted = provider.push_inventory(conn=seller.conn, levels=_eight_skus(amazon_sandbox, seller))
+
+    result = provider.inventory_feed_outcome(conn=seller.conn, feed_id=submitted.reference,
+                                             messages=submitted.submitted)
+
+    assert result.accepted == tuple(f"SKU-{n}" for n in range(7))
+    assert [sku for sku, _ in result.rejected] == ["NOT-LISTED"]
+    assert "not exist" in result.rejected[0][1] and result.reference == submitted.reference
+    listings = amazon_sandbox.state(seller.selling_partner_id)["listings"]
+    assert [listings[f"SKU-{n}"]["quantity"] for n in range(7)] == [10 + n for n in range(7)]
+
+
+def test_with_the_notification_the_outcome_costs_no_get_feed(amazon_sandbox, provider, seller):
+    amazon_sandbox.settings(feed_step_seconds=0)
+    submitted = provider.push_inventory(conn=seller.conn, levels=_eight_skus(amazon_sandbox, seller))
+    done = amazon_sandbox.process_feed(submitted.reference)
+    before = len(amazon_sandbox.calls(""))
+
+    result = provider.inventory_feed_outcome(
+        conn=seller.conn, feed_id=submitted.reference, messages=submitted.submitted,
+        finished=FeedFinished(account_id=seller.selling_partner_id, feed_id=submitted.reference,
+                              status=done["processingStatus"], result_document_id=done["resultFeedDocumentId"]))
+
+    assert len(result.accepted) == 7 and [sku for sku, _ in result.rejected] == ["NOT-LISTED"]
+    made = [c["path"] for c in amazon_sandbox.calls("")[before:] if c["path"] != "/auth/o2/token"]
+    assert len(made) == 2 and made[0].startswith("/feeds/2021-06-30/documents/") and made[1].startswith("/_s3/")
 
 
 def test_a_few_skus_are_patched_one_by_one(amazon_sandbox, provider, seller):
