@@ -282,6 +282,9 @@ ETSY_TOKEN_URL = env.str("ETSY_TOKEN_URL", default="https://api.etsy.com/v3/publ
 ETSY_KEYSTRING = env.str("ETSY_KEYSTRING", default="")
 ETSY_SHARED_SECRET = env.str("ETSY_SHARED_SECRET", default="")
 MARKETPLACE_HTTP_TIMEOUT = env.float("MARKETPLACE_HTTP_TIMEOUT", default=20.0)
+# Etsy's token endpoint gets longer: a refresh is rare, and Etsy retires the refresh token the moment it
+# answers (reference/etsy-api.md §2.2), so an answer we gave up waiting for is a shop to reconnect.
+ETSY_TOKEN_TIMEOUT = env.float("ETSY_TOKEN_TIMEOUT", default=60.0)
 # Shared token buckets keep every worker together within the marketplaces' usage plans (Redis when
 # REDIS_URL is set). SCALE multiplies every rate; MAX_WAIT is how long a worker waits for a token before
 # handing its task back to be retried.

@@ -67,6 +67,7 @@ def get_provider(key: str) -> MarketplaceProvider:
             oauth_connect_url=settings.ETSY_OAUTH_CONNECT_URL,
             token_url=settings.ETSY_TOKEN_URL,
             timeout=settings.MARKETPLACE_HTTP_TIMEOUT,
+            token_timeout=settings.ETSY_TOKEN_TIMEOUT,
             limiter=_limiter(),
             requests_per_second=settings.ETSY_REQUESTS_PER_SECOND,
             requests_per_day=settings.ETSY_REQUESTS_PER_DAY,

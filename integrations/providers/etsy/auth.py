@@ -113,8 +113,7 @@ class EtsyAuth:
         session.register_compliance_hook("refresh_token_response", _check_token_response)
         return session
 
-    @staticmethod
-    def _call(fetch: Callable[[], Mapping[str, Any]], *, failure: str) -> Mapping[str, Any]:
+    def _call(self, fetch: Callable[[], Mapping[str, Any]], *, failure: str) -> Mapping[str, Any]:
         try:
             return fetch()
         except InsecureTransportError as exc:
@@ -124,7 +123,10 @@ class EtsyAuth:
             # reference §2.2: {"error": "invalid_grant", "error_description": "refresh_token is revoked"}
             detail = exc.description or exc.error
             raise ProviderAuthError(f"{failure} ({detail}).") from exc
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except requests.Timeout as exc:
+            raise ProviderUnavailable(
+                f"Etsy's token endpoint did not answer within {self._timeout:g} s ({type(exc).__name__}).") from exc
+        except requests.ConnectionError as exc:
             raise ProviderUnavailable(
                 f"Etsy's token endpoint did not answer ({type(exc).__name__}).") from exc
         except requests.RequestException as exc:

@@ -73,12 +73,14 @@ class EtsyProvider:
     def __init__(self, *, keystring: str, shared_secret: str, api_base_url: str = "https://api.etsy.com",
                  oauth_connect_url: str = "https://www.etsy.com/oauth/connect",
                  token_url: str = "https://api.etsy.com/v3/public/oauth/token", timeout: float = 20.0,
-                 daily_quota_reserve: int = 50, sleep: Callable[[float], None] = time.sleep,
+                 token_timeout: float = 60.0, daily_quota_reserve: int = 50, sleep: Callable[[float], None] = time.sleep,
                  limiter: RateLimiter | None = None, requests_per_second: int = 10,
                  requests_per_day: int = 10000, retries: int = 3, retry_base: float = 1.0):
+        # The token endpoint waits at least token_timeout: Etsy retires a refresh token as it answers,
+        # so giving up on a slow answer loses the shop's grant (reference §2.2).
         self._auth = EtsyAuth(keystring=keystring, shared_secret=shared_secret,
-                              oauth_connect_url=oauth_connect_url, token_url=token_url, timeout=timeout,
-                              now=_utcnow)
+                              oauth_connect_url=oauth_connect_url, token_url=token_url,
+                              timeout=max(timeout, token_timeout), now=_utcnow)
         self._client = EtsyClient(keystring=keystring, shared_secret=shared_secret,
                                   api_base_url=api_base_url, timeout=timeout,
                                   daily_quota_reserve=daily_quota_reserve, sleep=sleep, limiter=limiter,
