@@ -148,7 +148,7 @@ def integration_setup(request, scope: Scope, integration_id: int, step: int):
                     shipping_method_map=form.shipping_method_map())
                 return redirect("integrations:setup", integration.id, 4)
             except IntegrationError as exc:
-                form.add_error(None, exc.message)
+                form.add_error(exc.field, exc.message)
     else:
         form = FulfilmentForm(request.POST or None, warehouses=warehouses, initial={
             "fulfilment_enabled": integration.fulfilment_enabled,

@@ -221,6 +221,13 @@ def integration_supply_sources_refresh(*, integration: Integration) -> list[Supp
     return rows
 
 
+def _no_route_message(integration: Integration) -> str:
+    """Why order creation needs a default warehouse (or, on Amazon, a mapped supply source)."""
+    if integration.marketplace == Integration.Marketplace.AMAZON:
+        return "Choose a default warehouse or map at least one supply source, or no order can come in."
+    return "Choose a default warehouse: no order can come in without one."
+
+
 @transaction.atomic
 def integration_set_order_creation(
     *,
@@ -246,6 +253,13 @@ def integration_set_order_creation(
         if warehouse is not None and not mapping.is_active:
             raise IntegrationError(f"Supply source {mapping.alias or mapping.code} is {mapping.status or 'inactive'} "
                                    "on Amazon; map only active supply sources.")
+    mapped = {source_id: m.warehouse_id is not None for source_id, m in mappings.items()}
+    mapped.update({source_id: w is not None for source_id, w in (supply_source_warehouses or {}).items()})
+    if default_warehouse is None and not any(mapped.values()):
+        # The rule Finish applies, checked here so the wizard does not save a step no order can pass.
+        raise IntegrationError(_no_route_message(integration), field="default_warehouse")
+    for source_id, warehouse in (supply_source_warehouses or {}).items():
+        mapping = mappings[source_id]
         mapping.warehouse = warehouse
         mapping.save(update_fields=["warehouse", "refreshed_at"])
     integration.default_warehouse = default_warehouse
@@ -311,7 +325,7 @@ def integration_finish(*, integration: Integration, user: User | None = None) ->
     if not integration.is_connected:
         raise IntegrationError("Connect the marketplace account before finishing.")
     if integration.default_warehouse_id is None and not integration.supply_sources.filter(warehouse__isnull=False).exists():
-        raise IntegrationError("Choose a default warehouse or map at least one supply source, or no order can come in.")
+        raise IntegrationError(_no_route_message(integration))
     before = integration.status
     if integration.status in (Status.SETUP, Status.ERROR):
         integration.status = Status.ACTIVE

@@ -100,6 +100,13 @@ def test_admin_connects_amazon_routes_supply_sources_and_activates(client, admin
     step3 = client.get(f"/integrations/{integration.id}/setup/3/").content.decode()
     assert "LA store" in step3 and "Old shed" in step3 and "inactive: not mappable" in step3
     old = SupplySourceMapping.objects.get(integration=integration, code="OLD")
+    # No default warehouse and no supply source mapped: no order could come in, so nothing is saved.
+    refused = client.post(f"/integrations/{integration.id}/setup/3/", {
+        "default_warehouse": "", "match_by": "sku", "orders_api": "v0", f"source_{la['supplySourceId']}": ""})
+    assert refused.status_code == 400 and "map at least one supply source" in refused.context["form"].errors[
+        "default_warehouse"][0]
+    integration.refresh_from_db()
+    assert integration.wizard_step == 3 and integration.default_warehouse is None
     response = client.post(f"/integrations/{integration.id}/setup/3/", {
         "default_warehouse": warehouse.id, "match_by": "sku", "orders_api": "v0",
         f"source_{la['supplySourceId']}": second_warehouse.id, f"source_{old.supply_source_id}": warehouse.id,
@@ -308,6 +315,19 @@ def test_etsy_wizard_with_pkce(client, admin_user, customer, warehouse, products
     integration.refresh_from_db()
     assert integration.shop_id == str(shop["shop_id"]) and integration.shop_name == "KoalaMugsShop"
     assert integration.access_token and integration.refresh_token
+
+    # Etsy receipts carry no supply source: without a default warehouse step 3 is refused on the field, and
+    # nothing is saved (not even the shipping methods posted with it).
+    step = integration.wizard_step
+    refused = client.post(f"/integrations/{integration.id}/setup/3/", {"default_warehouse": "",
+                                                                       "ship_Standard": "Parcel Post"})
+    assert refused.status_code == 400
+    assert refused.context["form"].errors["default_warehouse"] == [
+        "Choose a default warehouse: no order can come in without one."]
+    assert 'id="default-warehouse-error"' in refused.content.decode()
+    integration.refresh_from_db()
+    assert integration.default_warehouse is None and integration.wizard_step == step
+    assert integration.shipping_method_map == {}
 
     client.post(f"/integrations/{integration.id}/setup/3/", {"default_warehouse": warehouse.id})
     client.post(f"/integrations/{integration.id}/setup/4/", {"fulfilment_enabled": "on", "inventory_frequency_minutes": 60})

@@ -77,6 +77,11 @@ def test_admin_connects_etsy_in_the_browser(page, live_server, settings, admin_u
 
     page.wait_for_url("**/setup/3/")
     expect(page.locator(".msg.success")).to_contain_text("KoalaCraft")
+    page.get_by_role("button", name="Save and continue").click()          # no default warehouse chosen
+    expect(page.locator("#default-warehouse-error")).to_have_text(
+        "Choose a default warehouse: no order can come in without one.")
+    assert page.url.endswith("/setup/3/")
+    assert Integration.objects.get(shop_id=str(shop["shop_id"])).default_warehouse is None
     page.get_by_label("Default warehouse").select_option(str(warehouse.id))
     page.get_by_role("button", name="Save and continue").click()
     page.locator("#finish").click()
