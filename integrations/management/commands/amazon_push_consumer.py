@@ -46,8 +46,10 @@ class Command(BaseCommand):
             return
         queued = push_enable_missing()
         if queued:
-            self.stdout.write(f"Subscribing {queued} active Amazon integration(s) to ORDER_CHANGE")
+            self.stdout.write(f"Subscribing {queued} active Amazon integration(s) to ORDER_CHANGE and "
+                              "FEED_PROCESSING_FINISHED")
         signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
         signal.signal(signal.SIGINT, lambda *_: consumer.stop())
-        self.stdout.write(f"Consuming ORDER_CHANGE notifications from {options['queue_url']}")
+        self.stdout.write(f"Consuming ORDER_CHANGE and FEED_PROCESSING_FINISHED notifications from "
+                          f"{options['queue_url']}")
         consumer.run()
