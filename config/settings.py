@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -188,6 +189,21 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Confirmations (the marketplace hears that a package shipped) and push intake (an Etsy webhook's order)
+# have queues of their own, so an import storm's hundreds of polls in the default queue never stand in
+# front of them. A worker started without -Q consumes every queue here, and Redis serves them in turn
+# (kombu BRPOPs them all and moves the one just served to the back), as the filesystem broker of
+# `make run` does: the next free slot of any worker takes a waiting confirmation. A worker started with
+# `-Q confirmations,push` keeps slots for them alone (docker-compose.yml's `worker-priority`).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Each queue's own routing key: left empty, Celery binds all three to the default exchange under "celery".
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in ("celery", "confirmations", "push"))
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.confirmations_send_task": {"queue": "confirmations"},
+    "integrations.tasks.confirmation_send_task": {"queue": "confirmations"},
+    "integrations.tasks.confirmations_sweep_task": {"queue": "confirmations"},
+    "integrations.tasks.push_import_task": {"queue": "push"},
+}
 # Amazon: getOrders' plan sustains a call a minute, so a poll every 2 minutes leaves half of it for
 # "import missing orders" and resumes, and an order waits 2 minutes at most for its poll.
 ORDERS_POLL_MINUTES = env.float("ORDERS_POLL_MINUTES", default=2.0)
