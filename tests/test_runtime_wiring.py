@@ -108,7 +108,8 @@ def test_make_run_configuration_migrates_and_checks(tmp_path):
 
 
 def test_embedded_broker_delivers_a_task_to_a_worker(tmp_path):
-    """The filesystem transport `make run` uses: a worker picks the task up with no broker server."""
+    """The filesystem transport `make run` uses: a worker picks the task up with no broker server, from each
+    of the queues (a worker started without -Q, as `make run` starts it, consumes them all)."""
     env = _env(HUB_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings",
                CELERY_RESULT_BACKEND=f"file://{tmp_path}/results")
     (tmp_path / "results").mkdir()
@@ -118,11 +119,14 @@ def test_embedded_broker_delivers_a_task_to_a_worker(tmp_path):
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        code = "from warehouse.tasks import heartbeat; print(heartbeat.delay().get(timeout=40))"
+        code = ("from django.conf import settings; from warehouse.tasks import heartbeat\n"
+                "for q in settings.CELERY_TASK_QUEUES: print(q.name, heartbeat.apply_async(queue=q.name).get(timeout=40))")
         out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=90)
+                             capture_output=True, text=True, timeout=120)
     finally:
         worker.terminate()
         worker.wait(timeout=20)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().startswith("20")
+    replies = [line.split() for line in out.stdout.strip().splitlines()]
+    assert [name for name, _ in replies] == ["celery", "confirmations", "push"]
+    assert all(when.startswith("20") for _, when in replies)
