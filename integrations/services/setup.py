@@ -221,8 +221,11 @@ def integration_supply_sources_refresh(*, integration: Integration) -> list[Supp
     return rows
 
 
-def _no_route_message(integration: Integration) -> str:
-    """Why order creation needs a default warehouse (or, on Amazon, a mapped supply source)."""
+def _no_route_message(integration: Integration, orders_api: str = "") -> str:
+    """Why order creation needs a default warehouse (or, on Amazon's Orders v0, a mapped supply source)."""
+    if (orders_api or integration.orders_api) == Integration.OrdersApi.V2026:
+        return ("Choose a default warehouse: Orders API 2026-01-01 does not say which supply source an order is "
+                "for, so every order goes to the default warehouse.")
     if integration.marketplace == Integration.Marketplace.AMAZON:
         return "Choose a default warehouse or map at least one supply source, or no order can come in."
     return "Choose a default warehouse: no order can come in without one."
@@ -255,9 +258,9 @@ def integration_set_order_creation(
                                    "on Amazon; map only active supply sources.")
     mapped = {source_id: m.warehouse_id is not None for source_id, m in mappings.items()}
     mapped.update({source_id: w is not None for source_id, w in (supply_source_warehouses or {}).items()})
-    if default_warehouse is None and not any(mapped.values()):
+    if default_warehouse is None and (not any(mapped.values()) or orders_api == Integration.OrdersApi.V2026):
         # The rule Finish applies, checked here so the wizard does not save a step no order can pass.
-        raise IntegrationError(_no_route_message(integration), field="default_warehouse")
+        raise IntegrationError(_no_route_message(integration, orders_api), field="default_warehouse")
     for source_id, warehouse in (supply_source_warehouses or {}).items():
         mapping = mappings[source_id]
         mapping.warehouse = warehouse
@@ -324,7 +327,9 @@ def integration_finish(*, integration: Integration, user: User | None = None) ->
     integration = Integration.objects.select_for_update().get(pk=integration.pk)
     if not integration.is_connected:
         raise IntegrationError("Connect the marketplace account before finishing.")
-    if integration.default_warehouse_id is None and not integration.supply_sources.filter(warehouse__isnull=False).exists():
+    if integration.default_warehouse_id is None and (
+            integration.orders_api == Integration.OrdersApi.V2026
+            or not integration.supply_sources.filter(warehouse__isnull=False).exists()):
         raise IntegrationError(_no_route_message(integration))
     before = integration.status
     if integration.status in (Status.SETUP, Status.ERROR):

@@ -107,6 +107,14 @@ def test_admin_connects_amazon_routes_supply_sources_and_activates(client, admin
         "default_warehouse"][0]
     integration.refresh_from_db()
     assert integration.wizard_step == 3 and integration.default_warehouse is None
+    # Orders API 2026-01-01 names no supply source: a mapped one is no route, the default warehouse is.
+    refused = client.post(f"/integrations/{integration.id}/setup/3/", {
+        "default_warehouse": "", "match_by": "sku", "orders_api": "2026-01-01",
+        f"source_{la['supplySourceId']}": second_warehouse.id})
+    assert refused.status_code == 400 and "does not say which supply source" in refused.context["form"].errors[
+        "default_warehouse"][0]
+    integration.refresh_from_db()
+    assert integration.orders_api == "v0" and not integration.supply_sources.filter(warehouse__isnull=False).exists()
     response = client.post(f"/integrations/{integration.id}/setup/3/", {
         "default_warehouse": warehouse.id, "match_by": "sku", "orders_api": "v0",
         f"source_{la['supplySourceId']}": second_warehouse.id, f"source_{old.supply_source_id}": warehouse.id,
