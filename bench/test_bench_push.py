@@ -44,7 +44,7 @@ from integrations.services.push import integration_push_enable
 from integrations.tasks import fan_out_task, orders_import_due
 from integrations.tests.conftest import amazon, sqs_queue, sqs_server  # noqa: F401 - fixtures
 from integrations.tests.test_chaos import Processes
-from tests.processes import amazon_env, process_env
+from tests.processes import amazon_env, app_publishing_to, process_env, redis_test_db
 from tests.factories import CustomerFactory, ProductFactory, StockLevelFactory
 from warehouse.models import OutboundOrder
 from warehouse.services import PackageSpec, consignment_create, outbound_order_dispatch
@@ -72,15 +72,10 @@ def worker_env(amazon_sandbox, broker: str, tmp: Path, **extra: str) -> dict[str
 
 @pytest.fixture
 def broker(tmp_path):
-    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    url = f"{os.environ.get('TEST_REDIS_SERVER', 'redis://127.0.0.1:6379')}/{3 - index}"      # not the suite's
+    url = redis_test_db(3)                                                                       # not the suite's
     redis.Redis.from_url(url).flushdb()
-    old = celery_app.conf.broker_url
-    celery_app.conf.broker_url = url
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
-    yield url
-    celery_app.conf.broker_url = old
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    with app_publishing_to(url):
+        yield url
     redis.Redis.from_url(url).flushdb()
 
 

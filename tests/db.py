@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 from django.db import connection
 
 
@@ -31,3 +35,25 @@ class Commits:
     def __exit__(self, *exc):
         self._wrapper.__exit__(*exc)
         del connection.commit
+
+
+def in_threads(work: Callable[[], Any], count: int = 2, *, timeout: float = 60) -> tuple[list[Any], list[Exception]]:
+    """Runs `work` in `count` threads at once (as many workers would), each with a database connection
+    of its own; returns what they returned and what they raised."""
+    results: list[Any] = []
+    failures: list[Exception] = []
+
+    def run() -> None:
+        try:
+            results.append(work())
+        except Exception as exc:   # noqa: BLE001 - the caller's assertions report it
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    return results, failures

@@ -28,10 +28,9 @@ import pytest
 import redis
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from integrations.models import ConnectionLogEntry, ImportedOrder, Integration, PackageConfirmation, PendingImport
 from integrations.services.push import integration_push_enable
-from tests.processes import amazon_env, process_env
+from tests.processes import amazon_env, app_publishing_to, process_env
 from tests.factories import CustomerFactory, ProductFactory, StockLevelFactory
 from warehouse.models import OutboundOrder
 
@@ -175,13 +174,8 @@ def chaos_broker(tmp_path):
     server.start()
     url = f"redis://127.0.0.1:{server.port}"
     # This process (the dispatch trigger, the webhook view in live_server) publishes to the same broker.
-    old = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
-    celery_app.conf.broker_url = f"{url}/0"
-    celery_app.conf.broker_transport_options = {"visibility_timeout": 20}
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
-    yield server, url
-    celery_app.conf.broker_url, celery_app.conf.broker_transport_options = old
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    with app_publishing_to(f"{url}/0", visibility_timeout=20):
+        yield server, url
     server.stop()
 
 

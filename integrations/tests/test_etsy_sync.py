@@ -4,10 +4,8 @@ sandbox over real HTTP (issue 5)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from integrations.models import ConnectionLogEntry, ImportedOrder, ImportRun, Integration, PendingImport
@@ -16,6 +14,7 @@ from integrations.services.confirmations import confirmations_sweep
 from integrations.services.connection import connection_for, provider_for
 from integrations.services.inventory import inventory_push
 from integrations.services.orders import orders_import
+from tests.db import in_threads
 from tests.factories import ProductFactory
 from warehouse.models import OutboundOrder, StockLevel
 from warehouse.services import PackageSpec, consignment_create, outbound_order_dispatch, outbound_order_mark_picked
@@ -137,23 +136,7 @@ def test_nothing_is_sent_with_fulfilment_off(etsy, etsy_shop, etsy_integration, 
 def test_two_workers_refreshing_at_once_keep_the_integration(etsy, etsy_shop, etsy_integration):
     etsy.post("tokens/expire", {"user_id": etsy_shop["user_id"]})
     Integration.objects.filter(pk=etsy_integration.pk).update(access_token_expires_at=timezone.now())
-    tokens, failures = [], []
-
-    def worker():
-        try:
-            integration = Integration.objects.get(pk=etsy_integration.pk)
-            conn = connection_for(integration)
-            tokens.append(conn.tokens.get())
-        except Exception as exc:   # noqa: BLE001 - the assertion below reports it
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    tokens, failures = in_threads(lambda: connection_for(Integration.objects.get(pk=etsy_integration.pk)).tokens.get())
     assert failures == []
     assert len(tokens) == 2 and tokens[0] == tokens[1]              # one refreshed, the other used its token
     refreshes = [c for c in etsy.calls("/v3/public/oauth/token")]

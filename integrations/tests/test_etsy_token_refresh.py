@@ -12,12 +12,12 @@ import threading
 
 import pytest
 import requests
-from django.db import connection
 from django.utils import timezone
 
 from integrations.models import ConnectionLogEntry, Integration
 from integrations.providers.base import ProviderAuthError, ProviderUnavailable
 from integrations.services.connection import connection_for, provider_for
+from tests.db import in_threads
 
 TOKEN_PATH = "/v3/public/oauth/token"
 # Etsy's tokens are "<user_id>.<opaque>": nothing shaped like one may reach the connection log.
@@ -141,23 +141,13 @@ def test_two_workers_refreshing_during_a_slow_answer_end_with_one_working_token(
     # The first refresh is answered after a second, so the second worker comes while it is in flight.
     etsy.post("faults", {"slow_next": 1, "slow_seconds": 1.0, "path_contains": TOKEN_PATH})
     start = threading.Barrier(2)
-    tokens, failures = [], []
 
     def worker():
-        try:
-            integration = Integration.objects.get(pk=due.pk)
-            start.wait(timeout=30)
-            tokens.append(connection_for(integration).tokens.get(force_refresh=True))
-        except Exception as exc:   # noqa: BLE001 - the assertion below reports it
-            failures.append(exc)
-        finally:
-            connection.close()
+        integration = Integration.objects.get(pk=due.pk)
+        start.wait(timeout=30)
+        return connection_for(integration).tokens.get(force_refresh=True)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    tokens, failures = in_threads(worker)
     assert failures == []
     assert len(tokens) == 2 and tokens[0] == tokens[1]        # one refreshed, the other waited and used it
     assert len(token_calls(etsy)) == 1

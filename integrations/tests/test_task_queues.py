@@ -4,7 +4,6 @@ default queue's polls, with a worker started as every worker is (no -Q) against 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import redis
 
 from config.celery import app as celery_app
 from integrations import tasks
-from tests.processes import process_env
+from tests.processes import app_publishing_to, process_env, redis_test_db
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ROUTED = {
@@ -40,17 +39,12 @@ def test_each_task_is_routed_to_its_queue_and_a_plain_worker_consumes_them_all()
 @pytest.fixture
 def broker():
     """The app publishing to a Redis database of its own (the suite's tasks otherwise stay in memory)."""
-    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     # Not a database another test uses (cache 15-14, runtime wiring 10-13, beat e2e 8-7, bench 3-2).
-    url = f"{os.environ.get('TEST_REDIS_SERVER', 'redis://127.0.0.1:6379')}/{5 - index}"
+    url = redis_test_db(5)
     client = redis.Redis.from_url(url)
     client.flushdb()
-    old = celery_app.conf.broker_url
-    celery_app.conf.broker_url = url
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
-    yield url
-    celery_app.conf.broker_url = old
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    with app_publishing_to(url):
+        yield url
     client.flushdb()
 
 
