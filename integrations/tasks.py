@@ -302,10 +302,13 @@ def inventory_export_task(integration_id: int) -> int | None:
 
 @shared_task
 def connection_log_prune() -> int:
-    """The connection log keeps seven days; finished or abandoned Connect attempts one."""
+    """The connection log keeps seven days, and so do finished stock feeds; finished or abandoned Connect
+    attempts one."""
     now = timezone.now()
     OAuthState.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
     push_deliveries_prune()
+    InventoryFeed.objects.exclude(status=InventoryFeed.Status.PROCESSING).filter(
+        finished_at__lt=now - dt.timedelta(days=ConnectionLogEntry.RETENTION_DAYS)).delete()
     return ConnectionLogEntry.objects.filter(created_at__lt=now - dt.timedelta(days=ConnectionLogEntry.RETENTION_DAYS)).delete()[0]
 
 

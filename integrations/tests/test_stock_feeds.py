@@ -15,7 +15,7 @@ from integrations.providers.base import FeedFinished
 from integrations.push_consumer import AmazonPushConsumer
 from integrations.services.inventory import inventory_feed_finish, inventory_push
 from integrations.services.push import integration_push_enable
-from integrations.tasks import inventory_feeds_due_task
+from integrations.tasks import connection_log_prune, inventory_feeds_due_task
 from tests.factories import ProductFactory, StockLevelFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +115,18 @@ def test_a_feed_amazon_never_finishes_is_given_up_and_its_levels_sent_again(amaz
     again = inventory_push(integration=stocked)                     # no longer in flight: sent again
     assert again.reference and again.reference != feed.feed_id
     assert set(again.submitted.values()) == set(feed.quantities)
+
+
+def test_finished_feeds_are_kept_a_week_like_the_log(amazon, stocked):
+    amazon.post("settings", {"feed_step_seconds": 0})
+    inventory_push(integration=stocked)
+    feed = InventoryFeed.objects.get()
+    assert inventory_feed_finish(feed_pk=feed.pk) is True
+    connection_log_prune()
+    assert InventoryFeed.objects.count() == 1
+    InventoryFeed.objects.update(finished_at=timezone.now() - dt.timedelta(days=8))
+    connection_log_prune()
+    assert not InventoryFeed.objects.exists()
 
 
 def test_a_notification_before_its_feed_is_recorded_comes_back_and_an_old_stranger_is_dropped(amazon_integration):
