@@ -25,7 +25,7 @@ from .models import Integration
 from .providers.amazon.mapping import feed_finished_event, order_change_event
 from .providers.base import FeedFinished, ProviderAuthError, ProviderError, PushEvent
 from .services.connection import integration_mark_needs_reconnect
-from .services.inventory import inventory_feed_finished, inventory_feed_known
+from .services.inventory import inventory_feeds_named
 from .services.push import amazon_consumer_heartbeat, push_events_import, push_targets
 
 logger = logging.getLogger(__name__)
@@ -119,11 +119,11 @@ class AmazonPushConsumer:
         (leave it on the queue to come back)."""
         from .tasks import inventory_feed_finish_task
 
-        ids = inventory_feed_finished(event=event)
-        for feed_pk in ids:
+        processing, known = inventory_feeds_named(event=event)
+        for feed_pk in processing:
             inventory_feed_finish_task.delay(feed_pk, event.account_id, event.feed_id, event.status,
                                              event.result_document_id)
-        if ids or inventory_feed_known(event=event):
+        if known:
             return True
         return event.occurred_at is None or timezone.now() - event.occurred_at > FEED_UNKNOWN_AFTER
 

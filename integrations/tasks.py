@@ -219,16 +219,13 @@ def inventory_feed_finish_task(feed_pk: int, account_id: str = "", feed_id: str 
     FEED_PROCESSING_FINISHED notification's status and result document, or by the beat check without."""
     finished = FeedFinished(account_id=account_id, feed_id=feed_id, status=status,
                             result_document_id=result_document_id) if status else None
-    feed = InventoryFeed.objects.select_related("integration").filter(pk=feed_pk).first()
-    if feed is None:
-        return None
     try:
         return inventory_feed_finish(feed_pk=feed_pk, finished=finished)
     except ProviderAuthError as exc:
-        integration_mark_needs_reconnect(integration_id=feed.integration_id, reason=exc.message)
+        integration_id = InventoryFeed.objects.filter(pk=feed_pk).values_list("integration_id", flat=True).first()
+        integration_mark_needs_reconnect(integration_id=integration_id, reason=exc.message)
     except ProviderError as exc:             # asked again at the next check
-        logger.info("inventory.feed_check_failed", extra={"integration_id": feed.integration_id,
-                                                          "reason": exc.message})
+        logger.info("inventory.feed_check_failed", extra={"feed_pk": feed_pk, "reason": exc.message})
     return None
 
 

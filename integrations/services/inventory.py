@@ -27,6 +27,7 @@ from ..providers.base import FeedFinished, PushResult, StockLevelUpdate
 from ..text import one_full_stop
 from .connection import connection_for, provider_for
 from .log import DEBUG, ERROR, INFO, log_entries, log_entry
+from .push import amazon_consumer_alive
 
 RETRY_REFUSED_AFTER = dt.timedelta(days=1)
 BOOKKEEPING_BATCH = 2000
@@ -120,8 +121,6 @@ def _record_outcome(integration: Integration, result: PushResult, quantities: Ma
 def _feed_check_delay(integration: Integration, checks: int) -> dt.timedelta:
     """When to ask getFeed next. With FEED_PROCESSING_FINISHED on, only as a backstop; without, soon, then
     less and less often (Amazon takes minutes; getFeed's plan is generous, but each poll is a call)."""
-    from .push import amazon_consumer_alive
-
     if integration.feed_subscription_id and amazon_consumer_alive():
         return dt.timedelta(seconds=settings.AMAZON_FEED_NOTIFICATION_WAIT_SECONDS)
     first = settings.AMAZON_FEED_POLL_SECONDS
@@ -141,17 +140,14 @@ def _feed_submitted(integration: Integration, result: PushResult, quantities: Ma
     return feed
 
 
-def inventory_feed_finished(*, event: FeedFinished) -> list[int]:
-    """The processing feeds a FEED_PROCESSING_FINISHED notification is about (the seller's feed id, for
-    each of our integrations of that seller): their ids, to finish in a task."""
-    return list(InventoryFeed.objects.filter(
+def inventory_feeds_named(*, event: FeedFinished) -> tuple[list[int], bool]:
+    """The feeds a FEED_PROCESSING_FINISHED notification is about (the seller's feed id, for each of our
+    integrations of that seller): the ids of those still processing, to finish in a task, and whether we
+    know the feed at all. One query."""
+    rows = list(InventoryFeed.objects.filter(
         feed_id=event.feed_id, integration__marketplace=Integration.Marketplace.AMAZON,
-        integration__account_id=event.account_id, status=InventoryFeed.Status.PROCESSING).values_list("pk", flat=True))
-
-
-def inventory_feed_known(*, event: FeedFinished) -> bool:
-    return InventoryFeed.objects.filter(feed_id=event.feed_id, integration__account_id=event.account_id,
-                                        integration__marketplace=Integration.Marketplace.AMAZON).exists()
+        integration__account_id=event.account_id).values_list("pk", "status"))
+    return [pk for pk, status in rows if status == InventoryFeed.Status.PROCESSING], bool(rows)
 
 
 def inventory_feed_finish(*, feed_pk: int, finished: FeedFinished | None = None) -> bool:
